@@ -1,0 +1,105 @@
+// The event log written by the Python tracer and read by the server: format version 1.
+// protocol/README.md is the normative description; these types mirror it field by field.
+
+export const EVENT_FORMAT = "now-events";
+export const EVENT_VERSION = 1;
+
+/** A safe repr made by now_tracer.values: at most 200 characters, never the object itself. */
+export type Repr = string;
+/** Lowercase hex SHA-256 of exact bytes; the bytes may be in the content store. */
+export type Hash = string;
+
+export interface HeaderEvent {
+  e: "header";
+  format: typeof EVENT_FORMAT;
+  version: number;
+  trial: string;
+  tracer: string;
+  core: "settrace" | "sysmon";
+  core_reason: string | null;
+  granularity: "coarse" | "fine";
+  t0: number;
+  pid: number;
+  root: string;
+  script: string;
+  script_hash: Hash | null;
+  argv: string[];
+  cwd: string;
+}
+
+export interface DeploymentEvent {
+  e: "deployment";
+  os: { system: string; release: string; version: string; name: string | null };
+  hostname: string;
+  machine: string;
+  python: { implementation: string; version: string; executable: string; prefix: string };
+  env: Record<string, string>;
+  redacted: string[];
+}
+
+export interface CodeEvent {
+  e: "code";
+  code: number;
+  file: string;
+  name: string;
+  qualname: string;
+  line: number;
+}
+
+export interface CallEvent {
+  e: "call";
+  id: number;
+  code: number;
+  parent: number | null;
+  t: number;
+  args: [string, Repr][];
+}
+
+export interface ReturnEvent { e: "return"; id: number; t: number; value: Repr }
+export interface ExceptionInfo { type: string; message: string }
+export interface RaiseEvent { e: "raise"; id: number; t: number; exc: ExceptionInfo }
+export interface YieldEvent { e: "yield"; id: number; t: number; value: Repr | null }
+export interface ResumeEvent { e: "resume"; id: number; t: number }
+
+export interface OpenEvent {
+  e: "open";
+  id: number;
+  activation: number | null;
+  t: number;
+  path: string;
+  mode: string;
+  hash_before: Hash | null;
+}
+
+export interface CloseEvent { e: "close"; id: number; t: number; hash_after: Hash | null; at_exit: boolean }
+
+export interface ModuleEvent {
+  e: "module";
+  name: string;
+  version: string | null;
+  path: string | null;
+  hash: Hash | null;
+  local: boolean;
+}
+
+export interface OutputEvent { e: "output"; stdout: number; stderr: number }
+export interface WarningEvent { e: "warning"; message: string }
+
+export interface TracebackFrame { file: string; line: number; function: string }
+export interface EndEvent {
+  e: "end";
+  t: number;
+  exit_code: number;
+  status: "finished" | "failed";
+  exception: (ExceptionInfo & { traceback: TracebackFrame[] }) | null;
+}
+
+export type TraceEvent =
+  | HeaderEvent | DeploymentEvent | CodeEvent | CallEvent | ReturnEvent | RaiseEvent
+  | YieldEvent | ResumeEvent | OpenEvent | CloseEvent | ModuleEvent | OutputEvent
+  | WarningEvent | EndEvent;
+
+/** Path of a blob in the content store, relative to `.now/`. */
+export function contentPath(hash: Hash): string {
+  return `content/${hash.slice(0, 2)}/${hash.slice(2)}`;
+}

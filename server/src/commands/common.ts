@@ -1,0 +1,42 @@
+import { NowError } from "../errors";
+import { findStoreRoot } from "../paths";
+import { recoverOrphanTrials } from "../run/recover";
+import { openDatabase, type DB } from "../store/database";
+import { getTrial, getTrialByUuid, lastTrialId, type TrialRow } from "../store/queries";
+
+/** Opens the store of the project containing `cwd`, finishing any orphaned trial first. */
+export function openProjectStore(cwd: string): { db: DB; root: string } {
+  const root = findStoreRoot(cwd);
+  if (!root) throw new NowError(`no nowls store in ${cwd} or above (record a trial with \`now run script.py\` first)`);
+  const db = openDatabase(root, { create: false });
+  recoverOrphanTrials(db, root);
+  return { db, root };
+}
+
+/**
+ * A trial named by the user: its number, or its UUID; the last trial when none is given.
+ */
+export function resolveTrial(db: DB, ref: string | undefined): TrialRow {
+  if (ref === undefined) {
+    const last = lastTrialId(db);
+    if (last === null) throw new NowError("no trials recorded yet");
+    return getTrial(db, last)!;
+  }
+  if (/^\d+$/.test(ref)) {
+    const t = getTrial(db, Number(ref));
+    if (!t) throw new NowError(`no trial ${ref} (${describeRange(db)})`);
+    return t;
+  }
+  const t = getTrialByUuid(db, ref);
+  if (!t) throw new NowError(`no trial '${ref}': give a trial number or UUID (${describeRange(db)})`);
+  return t;
+}
+
+function describeRange(db: DB): string {
+  const last = lastTrialId(db);
+  return last === null ? "no trials recorded yet" : `trials are 1 to ${last}`;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}

@@ -1,0 +1,130 @@
+import { fields, formatDuration, formatTime, shortHash, table } from "../format/text";
+import {
+  countActivations, countRows, getActivations, getDeployment, getEnvironment, getFileAccesses,
+  getModules, getWarnings, type ActivationRow, type FileAccessRow, type TrialRow,
+} from "../store/queries";
+import type { DB } from "../store/database";
+import { openProjectStore, printJson, resolveTrial } from "./common";
+import { publicTrial, statusText } from "./list";
+import { renderActivationTree } from "../format/activationTree";
+
+export interface ShowOptions {
+  cwd: string;
+  json?: boolean;
+  modules?: boolean;
+  environment?: boolean;
+  activations?: boolean;
+  files?: boolean;
+  all?: boolean;
+}
+
+export function showCommand(ref: string | undefined, opts: ShowOptions): void {
+  const { db } = openProjectStore(opts.cwd);
+  try {
+    const t = resolveTrial(db, ref);
+    if (opts.json) return printJson(showJson(db, t, opts));
+    const out: string[] = [summary(db, t)];
+    if (opts.modules) out.push(modulesSection(db, t.id));
+    if (opts.environment) out.push(environmentSection(db, t.id));
+    if (opts.activations) out.push(activationsSection(getActivations(db, t.id), !!opts.all));
+    if (opts.files) out.push(filesSection(getFileAccesses(db, t.id)));
+    process.stdout.write(out.join("\n"));
+  } finally {
+    db.close();
+  }
+}
+
+function showJson(db: DB, t: TrialRow, opts: ShowOptions) {
+  return {
+    trial: publicTrial(t),
+    deployment: getDeployment(db, t.id),
+    counts: countsOf(db, t.id),
+    warnings: getWarnings(db, t.id),
+    ...(opts.modules ? { modules: getModules(db, t.id) } : {}),
+    ...(opts.environment ? { environment: getEnvironment(db, t.id) } : {}),
+    ...(opts.activations ? { activations: getActivations(db, t.id) } : {}),
+    ...(opts.files ? { files: getFileAccesses(db, t.id) } : {}),
+  };
+}
+
+function countsOf(db: DB, trialId: number) {
+  const a = countActivations(db, trialId);
+  return {
+    activations: a.activations,
+    functions: a.functions,
+    file_accesses: countRows(db, "file_access", trialId),
+    modules: countRows(db, "module", trialId),
+    environment: countRows(db, "environment", trialId),
+  };
+}
+
+function summary(db: DB, t: TrialRow): string {
+  const d = getDeployment(db, t.id);
+  const c = countsOf(db, t.id);
+  const pairs: [string, string][] = [
+    ["uuid", t.uuid],
+    ["script", `${t.script}  (code ${shortHash(t.script_hash)})`],
+    ["arguments", t.argv.slice(1).join(" ") || "-"],
+    ["command", t.command],
+    ["cwd", t.cwd],
+  ];
+  if (d) {
+    pairs.push(["python", `${d.py_implementation} ${d.py_version}  ${d.py_executable}`]);
+    pairs.push(["system", [d.hostname, `${d.os_system} ${d.os_release}`, d.machine, d.os_name].filter(Boolean).join(", ")]);
+  } else {
+    pairs.push(["python", t.python]);
+  }
+  if (t.tracer_version) pairs.push(["tracer", `now_tracer ${t.tracer_version}, ${t.core}${t.core_reason ? ` (${t.core_reason})` : ""}, ${t.granularity}`]);
+  pairs.push(["status", statusText(t) + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "")]);
+  if (t.stdout_chars !== null) pairs.push(["output", `${t.stdout_chars} characters on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
+  pairs.push([
+    "recorded",
+    `${c.activations} activations of ${c.functions} functions (-a), ${c.file_accesses} file accesses (-f), ` +
+      `${c.modules} modules (-m), ${c.environment} environment variables (-e)`,
+  ]);
+  let text = `Trial ${t.id}  ${statusText(t)}  ${formatTime(t.started_at)}  ${formatDuration(t.duration)}\n` + fields(pairs);
+  if (t.exception_type) {
+    text += `\n  ${t.exception_type}: ${t.exception_message ?? ""}\n`;
+    for (const f of t.traceback ?? []) text += `    ${f.file}:${f.line} in ${f.function}\n`;
+  }
+  const warnings = getWarnings(db, t.id);
+  if (warnings.length) text += `\n  warnings:\n` + warnings.map((w) => `    ${w}\n`).join("");
+  return text;
+}
+
+function modulesSection(db: DB, trialId: number): string {
+  const mods = getModules(db, trialId);
+  const local = mods.filter((m) => m.local).length;
+  return `Modules (${mods.length}, ${local} local):\n` +
+    indent(table(["name", "version", "path", "hash"], mods.map((m) => [
+      m.name, m.version ?? "-", (m.path ?? "(built-in)") + (m.local ? "  [local]" : ""), shortHash(m.hash),
+    ])));
+}
+
+function environmentSection(db: DB, trialId: number): string {
+  const env = getEnvironment(db, trialId);
+  const redacted = env.filter((e) => e.redacted).length;
+  return `Environment (${env.length} variables, ${redacted} redacted):\n` + env.map((e) => `  ${e.name}=${e.value}\n`).join("");
+}
+
+function activationsSection(acts: ActivationRow[], all: boolean): string {
+  return `Activations (${acts.length}):\n` + indent(renderActivationTree(acts, { collapseRuns: !all }));
+}
+
+function filesSection(files: FileAccessRow[]): string {
+  if (files.length === 0) return "File accesses: none\n";
+  return `File accesses (${files.length}):\n` + indent(table(
+    ["#", "path", "mode", "before", "after", "by"],
+    files.map((f) => [
+      String(f.id), f.path, f.mode, f.hash_before ? shortHash(f.hash_before) : "(none)",
+      f.hash_after === null ? (f.closed_at === null ? "(open)" : "(unreadable)")
+        : f.hash_after === f.hash_before ? "(same)" : shortHash(f.hash_after) + (f.closed_at_exit ? " (at exit)" : ""),
+      f.activation_id === null ? "-" : `${f.function} #${f.activation_id}`,
+    ]),
+    [0],
+  ));
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((l) => (l ? "  " + l : l)).join("\n");
+}

@@ -1,0 +1,8 @@
+/**
+ * Forward migrations. MIGRATIONS[v] turns a store of version v into version v + 1; the
+ * last step must produce exactly what schema.sql creates. Never edit a released step:
+ * add one, bump SCHEMA_VERSION and note it in schema.sql's history.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const MIGRATIONS: Record<number, string> = {};

@@ -1,0 +1,165 @@
+import type { DB } from "./database";
+
+/** A trial as commands show it. Times are Unix seconds. */
+export interface TrialRow {
+  id: number;
+  uuid: string;
+  script: string;
+  script_hash: string | null;
+  argv: string[];
+  command: string;
+  python: string;
+  cwd: string;
+  root: string;
+  granularity: string;
+  status: "running" | "finished" | "failed" | "interrupted";
+  exit_code: number | null;
+  signal: string | null;
+  started_at: number;
+  finished_at: number | null;
+  duration: number | null;
+  runner_pid: number | null;
+  runner_host: string | null;
+  tracer_pid: number | null;
+  tracer_version: string | null;
+  core: string | null;
+  core_reason: string | null;
+  ingested_bytes: number;
+  exception_type: string | null;
+  exception_message: string | null;
+  traceback: { file: string; line: number; function: string }[] | null;
+  stdout_chars: number | null;
+  stderr_chars: number | null;
+  parent_id: number | null;
+}
+
+const TRIAL_COLUMNS = `t.*, t.finished_at - t.started_at AS duration`;
+
+function trialFromRow(r: Record<string, unknown>): TrialRow {
+  return {
+    ...(r as unknown as TrialRow),
+    argv: JSON.parse(r.argv as string),
+    traceback: r.traceback ? JSON.parse(r.traceback as string) : null,
+  };
+}
+
+export function listTrials(db: DB): TrialRow[] {
+  return (db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trial t ORDER BY t.id`).all() as Record<string, unknown>[]).map(trialFromRow);
+}
+
+export function getTrial(db: DB, id: number): TrialRow | null {
+  const r = db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trial t WHERE t.id = ?`).get(id) as Record<string, unknown> | undefined;
+  return r ? trialFromRow(r) : null;
+}
+
+export function getTrialByUuid(db: DB, uuid: string): TrialRow | null {
+  const r = db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trial t WHERE t.uuid = ?`).get(uuid) as Record<string, unknown> | undefined;
+  return r ? trialFromRow(r) : null;
+}
+
+export function lastTrialId(db: DB): number | null {
+  const r = db.prepare(`SELECT max(id) AS id FROM trial`).get() as { id: number | null };
+  return r.id;
+}
+
+export function runningTrials(db: DB): TrialRow[] {
+  return (db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trial t WHERE t.status = 'running' ORDER BY t.id`).all() as Record<string, unknown>[]).map(trialFromRow);
+}
+
+export interface DeploymentRow {
+  os_system: string | null; os_release: string | null; os_version: string | null; os_name: string | null;
+  hostname: string | null; machine: string | null;
+  py_implementation: string | null; py_version: string | null; py_executable: string | null; py_prefix: string | null;
+}
+
+export function getDeployment(db: DB, trialId: number): DeploymentRow | null {
+  const r = db.prepare(`SELECT * FROM deployment WHERE trial_id = ?`).get(trialId) as (DeploymentRow & { trial_id?: number }) | undefined;
+  if (!r) return null;
+  delete r.trial_id;
+  return r;
+}
+
+export interface EnvRow { name: string; value: string; redacted: boolean }
+
+export function getEnvironment(db: DB, trialId: number): EnvRow[] {
+  return (db.prepare(`SELECT name, value, redacted FROM environment WHERE trial_id = ? ORDER BY name`).all(trialId) as
+    { name: string; value: string; redacted: number }[]).map((r) => ({ ...r, redacted: !!r.redacted }));
+}
+
+export interface ModuleRow { name: string; version: string | null; path: string | null; hash: string | null; local: boolean }
+
+export function getModules(db: DB, trialId: number): ModuleRow[] {
+  return (db.prepare(`SELECT name, version, path, hash, local FROM module WHERE trial_id = ? ORDER BY name`).all(trialId) as
+    (Omit<ModuleRow, "local"> & { local: number })[]).map((r) => ({ ...r, local: !!r.local }));
+}
+
+export interface ActivationRow {
+  id: number;
+  parent_id: number | null;
+  code_id: number;
+  file: string;
+  name: string;
+  qualname: string;
+  line: number;
+  start: number;
+  finish: number | null;
+  duration: number | null;
+  status: "running" | "returned" | "raised";
+  args: [string, string][];
+  return_value: string | null;
+  exception_type: string | null;
+  exception_message: string | null;
+  yields: number;
+}
+
+export function getActivations(db: DB, trialId: number): ActivationRow[] {
+  const rows = db.prepare(
+    `SELECT a.id, a.parent_id, a.code_id, c.file, c.name, c.qualname, c.line, a.start, a.finish,
+            a.finish - a.start AS duration, a.status, a.args, a.return_value, a.exception_type,
+            a.exception_message, a.yields
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = ? ORDER BY a.id`,
+  ).all(trialId) as (Omit<ActivationRow, "args"> & { args: string })[];
+  return rows.map((r) => ({ ...r, args: JSON.parse(r.args) }));
+}
+
+export interface ActivationCounts { activations: number; functions: number }
+
+export function countActivations(db: DB, trialId: number): ActivationCounts {
+  return db.prepare(
+    `SELECT count(*) AS activations, count(DISTINCT code_id) AS functions FROM activation WHERE trial_id = ?`,
+  ).get(trialId) as ActivationCounts;
+}
+
+export interface FileAccessRow {
+  id: number; activation_id: number | null; path: string; mode: string;
+  hash_before: string | null; hash_after: string | null;
+  opened_at: number; closed_at: number | null; closed_at_exit: boolean;
+  function: string | null;
+}
+
+export function getFileAccesses(db: DB, trialId: number): FileAccessRow[] {
+  return (db.prepare(
+    `SELECT f.id, f.activation_id, f.path, f.mode, f.hash_before, f.hash_after, f.opened_at,
+            f.closed_at, f.closed_at_exit, c.qualname AS function
+       FROM file_access f
+       LEFT JOIN activation a ON a.trial_id = f.trial_id AND a.id = f.activation_id
+       LEFT JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE f.trial_id = ? ORDER BY f.id`,
+  ).all(trialId) as (Omit<FileAccessRow, "closed_at_exit"> & { closed_at_exit: number })[]).map((r) => ({
+    ...r, closed_at_exit: !!r.closed_at_exit,
+  }));
+}
+
+export function getWarnings(db: DB, trialId: number): string[] {
+  return (db.prepare(`SELECT message FROM trial_warning WHERE trial_id = ? ORDER BY seq`).all(trialId) as { message: string }[])
+    .map((r) => r.message);
+}
+
+export function countRows(db: DB, table: "module" | "environment" | "file_access", trialId: number): number {
+  return (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE trial_id = ?`).get(trialId) as { n: number }).n;
+}
+
+export function integrityCheck(db: DB): string {
+  return (db.pragma("integrity_check", { simple: true }) as string);
+}

@@ -1,0 +1,127 @@
+-- The nowls store: one SQLite database per project, <root>/.now/db.sqlite, in WAL mode.
+--
+-- This file is the whole current schema; a new store is created from it and stamped with
+-- PRAGMA user_version = 1. An older store is brought forward by the steps in
+-- migrations.ts (forward only); a store with a higher version than this file is refused.
+--
+-- Contents (scripts, modules, accessed files) are not here: they are blobs in
+-- .now/content/, named by the SHA-256 hashes these tables hold.
+--
+-- Times: trial.started_at/finished_at are Unix seconds; activation and file times are
+-- seconds since the trial's t0 (trial.started_at), as in the event log.
+-- Paths: root-relative when under the project root, absolute otherwise.
+--
+-- History:
+--   1  2026-11-26  trials, deployment, environment, modules, code objects, activations,
+--                  file accesses, warnings.
+
+CREATE TABLE trial (
+  id             INTEGER PRIMARY KEY,            -- the number users type: 1, 2, 3 …
+  uuid           TEXT NOT NULL UNIQUE,           -- names .now/trials/<uuid>/ and the log
+  script         TEXT NOT NULL,
+  script_hash    TEXT,                           -- the script as it ran (content store)
+  argv           TEXT NOT NULL,                  -- JSON array: the script's sys.argv
+  command        TEXT NOT NULL,                  -- the command line, for display
+  python         TEXT NOT NULL,                  -- the interpreter `now run` started
+  cwd            TEXT NOT NULL,
+  root           TEXT NOT NULL,
+  granularity    TEXT NOT NULL DEFAULT 'coarse',
+  status         TEXT NOT NULL
+                 CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+  exit_code      INTEGER,                        -- NULL when killed by a signal
+  signal         TEXT,                           -- e.g. 'SIGKILL' for an interrupted trial
+  started_at     REAL NOT NULL,
+  finished_at    REAL,
+  runner_pid     INTEGER,                        -- the `now run` ingesting the log; lets a
+  runner_host    TEXT,                           -- later command finish a killed runner's job
+  tracer_pid     INTEGER,
+  tracer_version TEXT,
+  core           TEXT,                           -- tracer core: settrace | sysmon
+  core_reason    TEXT,                           -- why that core, when it was a fallback
+  event_version  INTEGER,                        -- version of the event log it came from
+  ingested_bytes INTEGER NOT NULL DEFAULT 0,     -- how much of the log is already here;
+                                                 -- updated in the same transaction as rows
+  exception_type    TEXT,
+  exception_message TEXT,
+  traceback      TEXT,                           -- JSON [{file, line, function}], innermost last
+  stdout_chars   INTEGER,
+  stderr_chars   INTEGER,
+  parent_id      INTEGER REFERENCES trial(id)    -- the trial whose code this one started from
+);
+
+CREATE TABLE deployment (
+  trial_id       INTEGER PRIMARY KEY REFERENCES trial(id) ON DELETE CASCADE,
+  os_system      TEXT, os_release TEXT, os_version TEXT, os_name TEXT,
+  hostname       TEXT,
+  machine        TEXT,
+  py_implementation TEXT, py_version TEXT, py_executable TEXT, py_prefix TEXT
+);
+
+CREATE TABLE environment (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  value          TEXT NOT NULL,                  -- '<redacted>' when redacted
+  redacted       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (trial_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE module (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  version        TEXT,
+  path           TEXT,
+  hash           TEXT,
+  local          INTEGER NOT NULL DEFAULT 0,     -- under the root: content is stored
+  PRIMARY KEY (trial_id, name)
+) WITHOUT ROWID;
+
+-- A code object that ran: the link from execution to definition provenance.
+CREATE TABLE code (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  id             INTEGER NOT NULL,
+  file           TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  qualname       TEXT NOT NULL,
+  line           INTEGER NOT NULL,
+  PRIMARY KEY (trial_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE activation (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  id             INTEGER NOT NULL,
+  code_id        INTEGER NOT NULL,
+  parent_id      INTEGER,                        -- calling activation, NULL for the first
+  start          REAL NOT NULL,
+  finish         REAL,                           -- NULL: still running when the log ended
+  status         TEXT NOT NULL DEFAULT 'running'
+                 CHECK (status IN ('running', 'returned', 'raised')),
+  args           TEXT NOT NULL DEFAULT '[]',     -- JSON [[name, repr], …]
+  return_value   TEXT,
+  exception_type TEXT,
+  exception_message TEXT,
+  yields         INTEGER NOT NULL DEFAULT 0,     -- generator/coroutine suspensions
+  PRIMARY KEY (trial_id, id)
+) WITHOUT ROWID;
+CREATE INDEX activation_by_parent ON activation (trial_id, parent_id);
+CREATE INDEX activation_by_code ON activation (trial_id, code_id);
+
+CREATE TABLE file_access (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  id             INTEGER NOT NULL,
+  activation_id  INTEGER,
+  path           TEXT NOT NULL,
+  mode           TEXT NOT NULL,
+  hash_before    TEXT,                           -- NULL: did not exist before
+  hash_after     TEXT,                           -- NULL: not closed yet, or unreadable
+  opened_at      REAL NOT NULL,
+  closed_at      REAL,
+  closed_at_exit INTEGER NOT NULL DEFAULT 0,     -- never closed by the script
+  PRIMARY KEY (trial_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE trial_warning (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  seq            INTEGER NOT NULL,
+  message        TEXT NOT NULL,
+  PRIMARY KEY (trial_id, seq)
+) WITHOUT ROWID;

@@ -1,0 +1,171 @@
+import type * as ev from "../../../protocol/events";
+import { storedPath } from "../paths";
+import type { DB } from "./database";
+
+export interface NewTrial {
+  uuid: string;
+  script: string;
+  argv: string[];
+  command: string;
+  python: string;
+  cwd: string;
+  root: string;
+  startedAt: number;
+  runnerPid: number;
+  runnerHost: string;
+  granularity: string;
+}
+
+/** Creates the trial row; the number is the next free one, taken under the write lock. */
+export function createTrial(db: DB, t: NewTrial): number {
+  const insert = db.prepare(
+    `INSERT INTO trial (uuid, script, argv, command, python, cwd, root, granularity, status,
+                        started_at, runner_pid, runner_host)
+     VALUES (@uuid, @script, @argv, @command, @python, @cwd, @root, @granularity, 'running',
+             @startedAt, @runnerPid, @runnerHost)`,
+  );
+  const run = db.transaction(() =>
+    Number(insert.run({ ...t, script: storedPath(t.root, t.script), argv: JSON.stringify(t.argv) }).lastInsertRowid),
+  );
+  return run.immediate();
+}
+
+export interface TrialEnd {
+  status: "finished" | "failed" | "interrupted";
+  exitCode: number | null;
+  signal: string | null;
+  finishedAt: number;
+}
+
+/**
+ * Writes the events of one trial's log into the store. Each batch goes in one transaction
+ * together with the log offset it reaches, so a batch is either wholly in the store or
+ * not at all, and ingestion can resume from `ingested_bytes` after a crash.
+ */
+export class TrialWriter {
+  private readonly s;
+  private warnings = 0;
+
+  constructor(private readonly db: DB, readonly trialId: number, private readonly root: string) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      header: p(`UPDATE trial SET started_at = @t0, tracer_pid = @pid, tracer_version = @tracer,
+                   core = @core, core_reason = @core_reason, event_version = @version,
+                   granularity = @granularity, script_hash = @script_hash, argv = @argv
+                 WHERE id = @trial`),
+      deployment: p(`INSERT OR REPLACE INTO deployment VALUES
+                       (@trial, @os_system, @os_release, @os_version, @os_name, @hostname, @machine,
+                        @py_implementation, @py_version, @py_executable, @py_prefix)`),
+      env: p(`INSERT OR REPLACE INTO environment VALUES (?, ?, ?, ?)`),
+      code: p(`INSERT OR REPLACE INTO code VALUES (?, ?, ?, ?, ?, ?)`),
+      call: p(`INSERT OR REPLACE INTO activation (trial_id, id, code_id, parent_id, start, args)
+               VALUES (?, ?, ?, ?, ?, ?)`),
+      ret: p(`UPDATE activation SET finish = ?, status = 'returned', return_value = ?
+              WHERE trial_id = ? AND id = ?`),
+      raise: p(`UPDATE activation SET finish = ?, status = 'raised', exception_type = ?,
+                  exception_message = ? WHERE trial_id = ? AND id = ?`),
+      yld: p(`UPDATE activation SET yields = yields + 1 WHERE trial_id = ? AND id = ?`),
+      open: p(`INSERT OR REPLACE INTO file_access (trial_id, id, activation_id, path, mode,
+                 hash_before, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      close: p(`UPDATE file_access SET hash_after = ?, closed_at = ?, closed_at_exit = ?
+                WHERE trial_id = ? AND id = ?`),
+      module: p(`INSERT OR REPLACE INTO module VALUES (?, ?, ?, ?, ?, ?)`),
+      output: p(`UPDATE trial SET stdout_chars = ?, stderr_chars = ? WHERE id = ?`),
+      warning: p(`INSERT OR REPLACE INTO trial_warning VALUES (?, ?, ?)`),
+      endEv: p(`UPDATE trial SET status = ?, exit_code = ?, finished_at = started_at + ?,
+                  exception_type = ?, exception_message = ?, traceback = ? WHERE id = ?`),
+      offset: p(`UPDATE trial SET ingested_bytes = ? WHERE id = ?`),
+      warnCount: p(`SELECT count(*) AS n FROM trial_warning WHERE trial_id = ?`),
+      // The log's `end` has already set status when the script ended normally; the
+      // process's own exit code wins over it (an atexit handler may still os._exit).
+      finish: p(`UPDATE trial SET
+                   status = CASE WHEN status = 'running' THEN @status ELSE status END,
+                   exit_code = COALESCE(@exitCode, exit_code), signal = @signal,
+                   finished_at = COALESCE(finished_at, @finishedAt)
+                 WHERE id = @trial`),
+    };
+    this.warnings = (this.s.warnCount.get(trialId) as { n: number }).n;
+  }
+
+  /** Applies parsed events (and problems met while reading) and records the new offset. */
+  apply(events: ev.TraceEvent[], problems: string[], offset: number): void {
+    this.db.transaction(() => {
+      for (const e of events) this.one(e);
+      for (const m of problems) this.s.warning.run(this.trialId, ++this.warnings, m);
+      this.s.offset.run(offset, this.trialId);
+    }).immediate();
+  }
+
+  finish(end: TrialEnd): void {
+    this.s.finish.run({ ...end, trial: this.trialId });
+  }
+
+  private rel(p: string): string {
+    return storedPath(this.root, p);
+  }
+
+  private one(e: ev.TraceEvent): void {
+    const id = this.trialId;
+    switch (e.e) {
+      case "header":
+        this.s.header.run({
+          trial: id, t0: e.t0, pid: e.pid, tracer: e.tracer, core: e.core, core_reason: e.core_reason,
+          version: e.version, granularity: e.granularity, script_hash: e.script_hash, argv: JSON.stringify(e.argv),
+        });
+        break;
+      case "deployment":
+        this.s.deployment.run({
+          trial: id, os_system: e.os.system, os_release: e.os.release, os_version: e.os.version,
+          os_name: e.os.name, hostname: e.hostname, machine: e.machine,
+          py_implementation: e.python.implementation, py_version: e.python.version,
+          py_executable: e.python.executable, py_prefix: e.python.prefix,
+        });
+        {
+          const redacted = new Set(e.redacted);
+          for (const [name, value] of Object.entries(e.env)) {
+            this.s.env.run(id, name, String(value), redacted.has(name) ? 1 : 0);
+          }
+        }
+        break;
+      case "code":
+        this.s.code.run(id, e.code, this.rel(e.file), e.name, e.qualname, e.line);
+        break;
+      case "call":
+        this.s.call.run(id, e.id, e.code, e.parent, e.t, JSON.stringify(e.args));
+        break;
+      case "return":
+        this.s.ret.run(e.t, e.value, id, e.id);
+        break;
+      case "raise":
+        this.s.raise.run(e.t, e.exc.type, e.exc.message, id, e.id);
+        break;
+      case "yield":
+        this.s.yld.run(id, e.id);
+        break;
+      case "resume":
+        break;
+      case "open":
+        this.s.open.run(id, e.id, e.activation, this.rel(e.path), e.mode, e.hash_before, e.t);
+        break;
+      case "close":
+        this.s.close.run(e.hash_after, e.t, e.at_exit ? 1 : 0, id, e.id);
+        break;
+      case "module":
+        this.s.module.run(id, e.name, e.version, e.path === null ? null : this.rel(e.path), e.hash, e.local ? 1 : 0);
+        break;
+      case "output":
+        this.s.output.run(e.stdout, e.stderr, id);
+        break;
+      case "warning":
+        this.s.warning.run(id, ++this.warnings, e.message);
+        break;
+      case "end":
+        this.s.endEv.run(e.status, e.exit_code, e.t, e.exception?.type ?? null, e.exception?.message ?? null,
+          e.exception ? JSON.stringify(e.exception.traceback.map((f) => ({ ...f, file: this.rel(f.file) }))) : null, id);
+        break;
+      default:
+        // Unknown event types are skipped: the format allows additions within a version.
+        break;
+    }
+  }
+}
