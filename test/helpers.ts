@@ -1,0 +1,70 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+export const NOW = path.join(REPO, "bin", "now.js");
+export const CASES = path.join(REPO, "test", "cases");
+export const PYTHON = process.env.NOW_TEST_PYTHON || "python3";
+
+/** A fresh project folder (with a .git marker so it is its own root). */
+export function tempProject(prefix = "nowls-test-"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(dir, ".git"));
+  return dir;
+}
+
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+}
+
+export function now(args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [NOW, ...args], {
+    cwd: opts.cwd, input: opts.input, encoding: "utf8", env: { ...process.env, NOW_PYTHON: PYTHON, ...opts.env },
+  });
+}
+
+export function nowAsync(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  return spawn(process.execPath, [NOW, ...args], {
+    cwd: opts.cwd, env: { ...process.env, NOW_PYTHON: PYTHON, ...opts.env }, stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export function python(args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string> {
+  return spawnSync(PYTHON, args, { cwd: opts.cwd, input: opts.input, encoding: "utf8", env: { ...process.env, ...opts.env } });
+}
+
+export function json<T = any>(r: SpawnSyncReturns<string>): T {
+  if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * Makes command output comparable across runs and machines: durations, hashes, dates,
+ * UUIDs and the temporary folder become placeholders a reader can still follow.
+ */
+export function normalize(text: string, dir: string): string {
+  return text
+    .split(dir).join("<project>")
+    .replace(/\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b/g, "<time>")
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>")
+    .replace(/\b[0-9a-f]{10}\b/g, "<hash>")
+    .replace(/\b\d+(\.\d+)? (µs|ms|s)\b/g, "<t>")
+    .replace(/\b\d+ min \d+ s\b/g, "<t>")
+    .replace(/ at 0x[0-9a-f]+/g, " at 0x…");
+}
+
+/**
+ * Compares `actual` with the expected file; with UPDATE_EXPECTED=1 rewrites the file
+ * instead, so a person reviews the change in the diff.
+ */
+export function matchesExpected(actual: string, expectedFile: string): { ok: boolean; expected: string } {
+  if (process.env.UPDATE_EXPECTED === "1") fs.writeFileSync(expectedFile, actual);
+  if (!fs.existsSync(expectedFile)) return { ok: false, expected: `(missing ${expectedFile}; UPDATE_EXPECTED=1 writes it)` };
+  const expected = fs.readFileSync(expectedFile, "utf8");
+  return { ok: expected === actual, expected };
+}

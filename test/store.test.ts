@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { Ingester } from "../server/src/ingest/ingester";
+import { openDatabase } from "../server/src/store/database";
+import { SCHEMA_VERSION } from "../server/src/store/migrations";
+import { getActivations, getEnvironment, getFileAccesses, getTrial, getWarnings, integrityCheck } from "../server/src/store/queries";
+import { createTrial, TrialWriter } from "../server/src/store/writer";
+import { NowError } from "../server/src/errors";
+import { REPO } from "./helpers";
+
+function freshRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "nowls-store-"));
+}
+
+function newTrial(db: ReturnType<typeof openDatabase>, root: string, uuid: string): number {
+  return createTrial(db, {
+    uuid, script: path.join(root, "main.py"), argv: ["main.py"], command: "now run main.py", python: "python3",
+    cwd: root, root, startedAt: 1, runnerPid: process.pid, runnerHost: os.hostname(), granularity: "coarse",
+  });
+}
+
+test("a new store gets the schema and its version", () => {
+  const root = freshRoot();
+  const db = openDatabase(root, { create: true });
+  assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+  assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+  assert.equal(integrityCheck(db), "ok");
+  db.close();
+});
+
+test("a store from a newer nowls is refused with a clear error", () => {
+  const root = freshRoot();
+  openDatabase(root, { create: true }).close();
+  const raw = new Database(path.join(root, ".now", "db.sqlite"));
+  raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  assert.throws(() => openDatabase(root, { create: false }), (e: unknown) =>
+    e instanceof NowError && /schema version 2, newer than this nowls understands \(1\); upgrade nowls/.test(e.message));
+});
+
+test("a database that is not a nowls store is refused, not overwritten", () => {
+  const root = freshRoot();
+  fs.mkdirSync(path.join(root, ".now"));
+  const raw = new Database(path.join(root, ".now", "db.sqlite"));
+  raw.exec("CREATE TABLE mine (x)");
+  raw.close();
+  assert.throws(() => openDatabase(root, { create: true }), /is not a nowls store/);
+  const again = new Database(path.join(root, ".now", "db.sqlite"));
+  assert.deepEqual(again.prepare("SELECT name FROM sqlite_master").all(), [{ name: "mine" }]);
+  again.close();
+});
+
+test("trial numbers are distinct across connections", () => {
+  const root = freshRoot();
+  const a = openDatabase(root, { create: true });
+  const b = openDatabase(root, { create: false });
+  const ids = [newTrial(a, root, "u1"), newTrial(b, root, "u2"), newTrial(a, root, "u3")];
+  assert.deepEqual(ids, [1, 2, 3]);
+  a.close();
+  b.close();
+});
+
+test("a killed tracer's log: the complete prefix is stored, the rest reported, nothing fatal", () => {
+  const root = "/proj";
+  const dir = freshRoot();
+  const db = openDatabase(dir, { create: true });
+  const id = newTrial(db, root, "00000000-0000-4000-8000-000000000001");
+  const log = path.join(REPO, "test", "fixtures", "logs", "killed-midway.jsonl");
+  const ingester = new Ingester(db, id, root, log, 0);
+  ingester.poll();
+  new TrialWriter(db, id, root).finish({ status: "interrupted", exitCode: null, signal: "SIGKILL", finishedAt: 2 });
+
+  const t = getTrial(db, id)!;
+  assert.equal(t.status, "interrupted");
+  assert.equal(t.signal, "SIGKILL");
+  assert.deepEqual(t.argv, ["main.py", "x"]);
+  const acts = getActivations(db, id).map((a) => [a.id, a.parent_id, a.qualname, a.file, a.status, a.return_value]);
+  assert.deepEqual(acts, [
+    [1, null, "<module>", "main.py", "running", null],
+    [2, 1, "load", "lib.py", "returned", "'hello'"],
+    [3, 1, "load", "lib.py", "running", null],
+  ]);
+  assert.deepEqual(getFileAccesses(db, id).map((f) => [f.path, f.mode, f.hash_before, f.hash_after, f.function]),
+    [["in.txt", "r", "bb22", "bb22", "load"]]);
+  assert.deepEqual(getEnvironment(db, id), [
+    { name: "API_TOKEN", value: "<redacted>", redacted: true },
+    { name: "HOME", value: "/root", redacted: false },
+  ]);
+  const warnings = getWarnings(db, id);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /unreadable line skipped .*: this line is not json/);
+  // The partial last line is left unread, ready for the rest of it.
+  const size = fs.statSync(log).size;
+  const lastLine = fs.readFileSync(log, "utf8").split("\n").at(-1)!;
+  assert.equal(t.ingested_bytes, size - Buffer.byteLength(lastLine));
+  assert.equal(integrityCheck(db), "ok");
+  db.close();
+});
+
+test("ingestion resumes from the stored offset without duplicating rows", () => {
+  const dir = freshRoot();
+  const db = openDatabase(dir, { create: true });
+  const id = newTrial(db, "/proj", "00000000-0000-4000-8000-000000000001");
+  const src = fs.readFileSync(path.join(REPO, "test", "fixtures", "logs", "killed-midway.jsonl"), "utf8");
+  const log = path.join(dir, "events.jsonl");
+  const lines = src.split("\n");
+  fs.writeFileSync(log, lines.slice(0, 5).join("\n") + "\n" + lines[5].slice(0, 20));
+  new Ingester(db, id, "/proj", log, 0).poll();
+  assert.equal(getActivations(db, id).length, 1);
+  fs.writeFileSync(log, src);
+  new Ingester(db, id, "/proj", log, getTrial(db, id)!.ingested_bytes).poll();
+  assert.deepEqual(getActivations(db, id).map((a) => a.id), [1, 2, 3]);
+  db.close();
+});
+
+test("an event log from a newer tracer format is reported, not misread", () => {
+  const dir = freshRoot();
+  const db = openDatabase(dir, { create: true });
+  const id = newTrial(db, "/proj", "u");
+  const log = path.join(dir, "events.jsonl");
+  fs.writeFileSync(log, JSON.stringify({ e: "header", format: "now-events", version: 99 }) + "\n");
+  new Ingester(db, id, "/proj", log, 0).poll();
+  assert.match(getWarnings(db, id)[0], /event log version 99 is newer than this nowls reads \(1\)/);
+  db.close();
+});
