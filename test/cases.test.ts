@@ -1,0 +1,56 @@
+// Tests as data: each folder of test/cases holds a Python script (main.py, with args.json
+// and stdin.txt when it needs them) and expected.txt, what `now show -a -f` says about its
+// trial. Every case is also run without nowls: exit code, stdout and stderr must be the same.
+import assert from "node:assert/strict";
+import fs from "fs";
+import path from "path";
+import { test } from "node:test";
+import { CASES, matchesExpected, normalize, now, python, tempProject } from "./helpers";
+
+const cases = fs.readdirSync(CASES).filter((d) => fs.existsSync(path.join(CASES, d, "main.py"))).sort();
+
+function copyCase(name: string): string {
+  const dir = tempProject(`nowls-case-${name}-`);
+  fs.cpSync(path.join(CASES, name), dir, { recursive: true, filter: (s) => !s.endsWith("expected.txt") });
+  return dir;
+}
+
+function caseInput(name: string): { args: string[]; input?: string } {
+  const argsFile = path.join(CASES, name, "args.json");
+  const stdinFile = path.join(CASES, name, "stdin.txt");
+  return {
+    args: fs.existsSync(argsFile) ? JSON.parse(fs.readFileSync(argsFile, "utf8")) : [],
+    input: fs.existsSync(stdinFile) ? fs.readFileSync(stdinFile, "utf8") : "",
+  };
+}
+
+for (const name of cases) {
+  test(`case ${name}: same behaviour as plain python, provenance as expected`, () => {
+    const { args, input } = caseInput(name);
+    const plainDir = copyCase(name);
+    const tracedDir = copyCase(name);
+    const plain = python(["main.py", ...args], { cwd: plainDir, input });
+    const traced = now(["run", "main.py", ...args], { cwd: tracedDir, input });
+
+    assert.equal(traced.status, plain.status, `exit code; stderr:\n${traced.stderr}`);
+    assert.equal(traced.stdout.split(tracedDir).join("<dir>"), plain.stdout.split(plainDir).join("<dir>"));
+    const nowLine = /now: trial \d+ [^\n]*\n$/;
+    assert.match(traced.stderr, nowLine);
+    assert.equal(traced.stderr.replace(nowLine, "").split(tracedDir).join("<dir>"), plain.stderr.split(plainDir).join("<dir>"));
+
+    const shown = now(["show", "-a", "-f"], { cwd: tracedDir });
+    assert.equal(shown.status, 0, shown.stderr);
+    const actual = machineNeutral(normalize(shown.stdout, tracedDir));
+    const { ok, expected } = matchesExpected(actual, path.join(CASES, name, "expected.txt"));
+    assert.ok(ok, `now show -a -f differs from ${name}/expected.txt:\n--- expected\n${expected}\n--- actual\n${actual}`);
+  });
+}
+
+/** Drops what depends on the machine rather than on the script. */
+function machineNeutral(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => !/^  (uuid|cwd|python|system|tracer) /.test(l))
+    .join("\n")
+    .replace(/\d+ modules \(-m\), \d+ environment variables/, "<n> modules (-m), <n> environment variables");
+}

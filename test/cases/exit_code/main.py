@@ -1,0 +1,9 @@
+import sys
+
+
+def finish(code):
+    print("finishing with", code)
+    sys.exit(code)
+
+
+finish(3)

@@ -1,0 +1,240 @@
+// The CLI end to end with the real tracer: error paths, killed processes, concurrency,
+// redaction, deep recursion.
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { json, now, nowAsync, tempProject, writeFiles } from "./helpers";
+
+function project(files: Record<string, string>): string {
+  const dir = tempProject();
+  writeFiles(dir, files);
+  return dir;
+}
+
+function waitFor(cond: () => boolean, ms = 15000): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) return resolve();
+      if (Date.now() > until) return reject(new Error("timed out"));
+      setTimeout(tick, 25);
+    };
+    tick();
+  });
+}
+
+function exited(child: ReturnType<typeof nowAsync>): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr })));
+}
+
+function integrity(dir: string): string {
+  const db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
+  try {
+    return db.pragma("integrity_check", { simple: true }) as string;
+  } finally {
+    db.close();
+  }
+}
+
+test("bad input: one line on stderr, non-zero exit, nothing written", () => {
+  const dir = project({ "ok.py": "print('ok')\n" });
+  const cases: [string[], RegExp][] = [
+    [["run", "missing.py"], /^now: no such script: missing\.py\n$/],
+    [["run", "--python", "/nonexistent/python", "ok.py"], /^now: --python: no such interpreter: \/nonexistent\/python\n$/],
+    [["show"], /^now: no nowls store in .* \(record a trial with `now run script\.py` first\)\n$/],
+    [["list"], /^now: no nowls store in /],
+    [["frobnicate"], /^now: unknown command 'frobnicate'\n/],
+  ];
+  for (const [args, message] of cases) {
+    const r = now(args, { cwd: dir });
+    assert.notEqual(r.status, 0, args.join(" "));
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stdout, "");
+  }
+  assert.equal(fs.existsSync(path.join(dir, ".now")), false, "a failed command created .now");
+
+  assert.equal(now(["run", "ok.py"], { cwd: dir }).status, 0);
+  for (const [args, message] of [
+    [["show", "7"], /^now: no trial 7 \(trials are 1 to 1\)\n$/],
+    [["show", "abc"], /^now: no trial 'abc': give a trial number or UUID \(trials are 1 to 1\)\n$/],
+  ] as [string[], RegExp][]) {
+    const r = now(args, { cwd: dir });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, message);
+  }
+});
+
+test("a store written by a newer nowls: one-line error", () => {
+  const dir = project({ "ok.py": "print('ok')\n" });
+  assert.equal(now(["run", "ok.py"], { cwd: dir }).status, 0);
+  const db = new Database(path.join(dir, ".now", "db.sqlite"));
+  db.pragma("user_version = 42");
+  db.close();
+  for (const args of [["list"], ["show"], ["run", "ok.py"]]) {
+    const r = now(args, { cwd: dir });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^now: the store .*db\.sqlite has schema version 42, newer than this nowls understands \(1\); upgrade nowls\n$/);
+  }
+});
+
+test("a missing interpreter is reported, and the trial is kept as interrupted", () => {
+  const dir = project({ "ok.py": "print('ok')\n" });
+  const r = now(["run", "--python", "no-such-python3", "ok.py"], { cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^now: cannot run Python: no-such-python3 not found\n$/);
+  const trials = json(now(["list", "--json"], { cwd: dir }));
+  assert.deepEqual(trials.map((t: any) => [t.id, t.status]), [[1, "interrupted"]]);
+});
+
+test("list and show --json describe the trial", () => {
+  const dir = project({ "main.py": "import sys\ndef f(x):\n    return x + 1\nprint(f(int(sys.argv[1])))\n" });
+  assert.equal(now(["run", "main.py", "41"], { cwd: dir }).status, 0);
+  const [t] = json(now(["list", "--json"], { cwd: dir }));
+  assert.equal(t.id, 1);
+  assert.equal(t.script, "main.py");
+  assert.deepEqual(t.argv, ["main.py", "41"]);
+  assert.equal(t.status, "finished");
+  assert.equal(t.exit_code, 0);
+  assert.match(t.script_hash, /^[0-9a-f]{64}$/);
+  const shown = json(now(["show", "1", "--json", "-a", "-m"], { cwd: dir }));
+  assert.deepEqual(shown.activations.map((a: any) => [a.qualname, a.args, a.return_value]), [
+    ["<module>", [], "None"],
+    ["f", [["x", "41"]], "42"],
+  ]);
+  assert.ok(shown.modules.some((m: any) => m.name === "sys"));
+  assert.equal(shown.deployment.py_implementation, "CPython");
+  assert.equal(shown.counts.activations, 2);
+  // The script's text is in the content store under its hash.
+  const blob = path.join(dir, ".now", "content", t.script_hash.slice(0, 2), t.script_hash.slice(2));
+  assert.equal(fs.readFileSync(blob, "utf8"), fs.readFileSync(path.join(dir, "main.py"), "utf8"));
+  // The event log is gone once ingested.
+  assert.deepEqual(fs.readdirSync(path.join(dir, ".now", "trials")), []);
+});
+
+test("secret-looking environment variables are redacted, and never reach the store", () => {
+  const dir = project({ "main.py": "print('hi')\n" });
+  const env = { MY_API_TOKEN: "hunter2-very-secret", DB_URL: "postgres://ana:s3cr3tpass@db/x", PLAIN_SETTING: "visible" };
+  assert.equal(now(["run", "main.py"], { cwd: dir, env }).status, 0);
+  const shown = json(now(["show", "--json", "-e"], { cwd: dir }));
+  const env1 = Object.fromEntries(shown.environment.map((e: any) => [e.name, e]));
+  assert.equal(env1.MY_API_TOKEN.value, "<redacted>");
+  assert.equal(env1.MY_API_TOKEN.redacted, true);
+  assert.doesNotMatch(env1.DB_URL.value, /s3cr3tpass/);
+  assert.equal(env1.PLAIN_SETTING.value, "visible");
+  assert.ok(env1.PWD === undefined || env1.PWD.redacted === false, "PWD is the working directory, not a password");
+  const everything = spawnSync("grep", ["-r", "-l", "-a", "-e", "hunter2-very-secret", "-e", "s3cr3tpass", path.join(dir, ".now")], { encoding: "utf8" });
+  assert.equal(everything.stdout, "", "a secret was written under .now");
+  // --no-redact keeps them, for users who ask.
+  assert.equal(now(["run", "--no-redact", "main.py"], { cwd: dir, env }).status, 0);
+  const kept = json(now(["show", "--json", "-e"], { cwd: dir }));
+  assert.equal(kept.environment.find((e: any) => e.name === "MY_API_TOKEN").value, "hunter2-very-secret");
+});
+
+test("recursion 10 000 deep is recorded whole", () => {
+  const dir = project({
+    "deep.py": "import sys\nsys.setrecursionlimit(12000)\ndef down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\nprint(down(10000))\n",
+  });
+  const r = now(["run", "deep.py"], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "10000\n");
+  const shown = json(now(["show", "--json", "-a"], { cwd: dir }));
+  const acts = shown.activations;
+  assert.equal(acts.length, 10002);
+  assert.equal(acts.at(-1).args[0][1], "0");
+  assert.equal(acts.at(-1).parent_id, acts.at(-2).id);
+  assert.ok(acts.every((a: any) => a.status === "returned"));
+  const text = now(["show", "-a"], { cwd: dir });
+  assert.equal(text.status, 0);
+  assert.match(text.stdout, /\[depth 10001\] #10002 down\(n=0\)/);
+});
+
+test("kill -9 of the tracer mid-run: trial kept as interrupted with what it recorded, store intact", async () => {
+  const dir = project({
+    "slow.py": [
+      "import os, time",
+      "def step(i):",
+      "    return i * i",
+      "for i in range(5):",
+      "    step(i)",
+      "with open('started.txt', 'w') as f:",
+      "    f.write(str(os.getpid()))",
+      "time.sleep(60)",
+      "",
+    ].join("\n"),
+  });
+  const child = nowAsync(["run", "slow.py"], { cwd: dir });
+  const done = exited(child);
+  const marker = path.join(dir, "started.txt");
+  await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, "utf8").length > 0);
+  await new Promise((r) => setTimeout(r, 400)); // let the tracer flush its buffer
+  process.kill(Number(fs.readFileSync(marker, "utf8")), "SIGKILL");
+  const { code, stderr } = await done;
+  assert.equal(code, 137);
+  assert.match(stderr, /now: trial 1 interrupted \(SIGKILL\)/);
+  const shown = json(now(["show", "--json", "-a", "-f"], { cwd: dir }));
+  assert.equal(shown.trial.status, "interrupted");
+  assert.equal(shown.trial.signal, "SIGKILL");
+  assert.deepEqual(shown.activations.filter((a: any) => a.qualname === "step").map((a: any) => a.return_value), ["0", "1", "4", "9", "16"]);
+  assert.equal(shown.activations[0].status, "running");
+  assert.deepEqual(shown.files.map((f: any) => f.path), ["started.txt"]);
+  assert.equal(integrity(dir), "ok");
+});
+
+test("kill -9 of `now run` itself: the next command finishes the trial from its log", async () => {
+  const dir = project({
+    "quick.py": "import time\ndef f():\n    return 1\nf()\nopen('go.txt', 'w').close()\ntime.sleep(1.5)\nf()\n",
+  });
+  const child = nowAsync(["run", "quick.py"], { cwd: dir });
+  const done = exited(child);
+  await waitFor(() => fs.existsSync(path.join(dir, "go.txt")));
+  child.kill("SIGKILL");
+  await done;
+  // The orphaned tracer finishes the script and writes its log's end; nobody ingests it yet.
+  await new Promise((r) => setTimeout(r, 2500));
+  const [t] = json(now(["list", "--json"], { cwd: dir }));
+  assert.equal(t.status, "finished");
+  const shown = json(now(["show", "--json", "-a"], { cwd: dir }));
+  assert.equal(shown.activations.filter((a: any) => a.qualname === "f").length, 2);
+  assert.equal(integrity(dir), "ok");
+});
+
+test("two `now run` at once in one project: both trials stored with distinct numbers", async () => {
+  const dir = project({
+    "a.py": "import time\ndef work(i):\n    time.sleep(0.01)\n    return i\nfor i in range(30):\n    work(i)\n",
+  });
+  const runs = [nowAsync(["run", "a.py", "first"], { cwd: dir }), nowAsync(["run", "a.py", "second"], { cwd: dir })];
+  const results = await Promise.all(runs.map(exited));
+  assert.deepEqual(results.map((r) => r.code), [0, 0]);
+  const trials = json(now(["list", "--json"], { cwd: dir }));
+  assert.deepEqual(trials.map((t: any) => t.id), [1, 2]);
+  assert.deepEqual(trials.map((t: any) => t.argv[1]).sort(), ["first", "second"]);
+  for (const t of trials) {
+    const shown = json(now(["show", String(t.id), "--json"], { cwd: dir }));
+    assert.equal(shown.counts.activations, 31);
+    assert.equal(shown.trial.status, "finished");
+  }
+  assert.equal(integrity(dir), "ok");
+});
+
+test("now demo records two trials of the precipitation example", () => {
+  const dir = path.join(tempProject(), "demo");
+  const r = now(["demo", dir], { cwd: path.dirname(dir) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\$ now list\n/);
+  const trials = json(now(["list", "--json"], { cwd: dir }));
+  assert.deepEqual(trials.map((t: any) => [t.id, t.status, t.argv.slice(1).join(" ")]), [
+    [1, "finished", "2013 2014"],
+    [2, "finished", "2013 2015"],
+  ]);
+  const shown = json(now(["show", "2", "--json", "-f", "-m"], { cwd: dir }));
+  const files = shown.files.map((f: any) => [f.path, f.mode]);
+  assert.deepEqual(files, [["data/p2013.dat", "r"], ["data/p2015.dat", "r"], ["out.svg", "w"]]);
+  assert.ok(shown.modules.some((m: any) => m.name === "precipitation" && m.local));
+  const size = Number(spawnSync("du", ["-sk", path.join(dir, ".now")], { encoding: "utf8" }).stdout.split("\t")[0]);
+  assert.ok(size < 1024, `.now is ${size} KiB`);
+});
