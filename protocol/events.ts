@@ -44,6 +44,8 @@ export interface CodeEvent {
   name: string;
   qualname: string;
   line: number;
+  /** Added within version 1; absent from older logs (then: module for `<module>`, else function). */
+  kind?: "module" | "class" | "function" | "generator" | "coroutine" | "async_generator";
 }
 
 export interface CallEvent {

@@ -24,7 +24,7 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
 
 export function now(args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [NOW, ...args], {
-    cwd: opts.cwd, input: opts.input, encoding: "utf8", env: { ...process.env, NOW_PYTHON: PYTHON, ...opts.env },
+    cwd: opts.cwd, input: opts.input, encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, NOW_PYTHON: PYTHON, ...opts.env },
   });
 }
 

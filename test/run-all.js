@@ -7,9 +7,11 @@ const path = require("path");
 
 const root = path.join(__dirname, "..");
 const python = process.env.NOW_TEST_PYTHON || "python3";
+const fs = require("fs");
+const nodeTests = fs.readdirSync(path.join(root, "dist", "test")).filter((f) => f.endsWith(".test.js")).map((f) => path.join("dist", "test", f));
 const suites = [
-  ["tracer (python)", python, ["-m", "unittest", "discover", "-s", "tests", "-t", "."], path.join(root, "python-tracer")],
-  ["server and end to end (node)", process.execPath, ["--test", "--test-concurrency=2", path.join("dist", "test")], root],
+  ["tracer (python)", python, ["-m", "unittest", "discover", "-s", "tests"], path.join(root, "python-tracer")],
+  ["server and end to end (node)", process.execPath, ["--test", "--test-concurrency=2", ...nodeTests], root],
 ];
 let failed = [];
 for (const [name, cmd, args, cwd] of suites) {

@@ -1,4 +1,4 @@
-import { formatDuration, formatTime, shortHash, table } from "../format/text";
+import { formatDuration, formatTime, shellQuote, shortHash, table } from "../format/text";
 import { listTrials, type TrialRow } from "../store/queries";
 import { openProjectStore, printJson } from "./common";
 
@@ -15,7 +15,7 @@ export function listCommand(opts: { json?: boolean; cwd: string }): void {
       table(
         ["#", "script", "arguments", "started", "duration", "status", "code"],
         trials.map((t) => [
-          String(t.id), t.script, t.argv.slice(1).join(" "), formatTime(t.started_at),
+          String(t.id), t.script, t.argv.slice(1).map(shellQuote).join(" "), formatTime(t.started_at),
           formatDuration(t.duration), statusText(t), shortHash(t.script_hash),
         ]),
         [0, 4],

@@ -6,6 +6,7 @@ import {
 import type { DB } from "../store/database";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 import { publicTrial, statusText } from "./list";
+import { shellQuote } from "../format/text";
 import { renderActivationTree } from "../format/activationTree";
 
 export interface ShowOptions {
@@ -64,7 +65,7 @@ function summary(db: DB, t: TrialRow): string {
   const pairs: [string, string][] = [
     ["uuid", t.uuid],
     ["script", `${t.script}  (code ${shortHash(t.script_hash)})`],
-    ["arguments", t.argv.slice(1).join(" ") || "-"],
+    ["arguments", t.argv.slice(1).map(shellQuote).join(" ") || "-"],
     ["command", t.command],
     ["cwd", t.cwd],
   ];
@@ -75,7 +76,7 @@ function summary(db: DB, t: TrialRow): string {
     pairs.push(["python", t.python]);
   }
   if (t.tracer_version) pairs.push(["tracer", `now_tracer ${t.tracer_version}, ${t.core}${t.core_reason ? ` (${t.core_reason})` : ""}, ${t.granularity}`]);
-  pairs.push(["status", statusText(t) + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "")]);
+  pairs.push(["status", t.status + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "") + (t.signal ? `, killed by ${t.signal}` : "")]);
   if (t.stdout_chars !== null) pairs.push(["output", `${t.stdout_chars} characters on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
   pairs.push([
     "recorded",

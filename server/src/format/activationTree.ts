@@ -75,9 +75,11 @@ function groupRuns(siblings: ActivationRow[], collapse: boolean): (ActivationRow
 
 function describe(a: ActivationRow, width: number): string {
   const args = a.args.map(([k, v]) => `${k}=${cut(v, width)}`).join(", ");
-  const call = a.name === "<module>" ? `${a.qualname}` : `${a.qualname}(${args})`;
+  const body = a.kind === "module" || a.kind === "class";
+  const call = a.kind === "class" ? `class ${a.qualname}` : body ? a.qualname : `${a.qualname}(${args})`;
   let outcome: string;
-  if (a.status === "returned") outcome = a.name === "<module>" || a.return_value === "None" ? "" : ` → ${cut(a.return_value ?? "", width)}`;
+  if (a.status === "returned") outcome = body || a.return_value === "None" ? "" : ` → ${cut(a.return_value ?? "", width)}`;
+  else if (a.exception_type === "GeneratorExit") outcome = " (closed)";
   else if (a.status === "raised") outcome = ` ✗ ${a.exception_type}: ${cut(a.exception_message ?? "", width)}`;
   else outcome = " (did not finish)";
   const yields = a.yields ? ` [${a.yields} yields]` : "";

@@ -34,3 +34,8 @@ export function fields(pairs: [string, string][], indent = "  "): string {
   const w = Math.max(...pairs.map(([k]) => k.length));
   return pairs.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}`).join("\n") + "\n";
 }
+
+/** A word as a POSIX shell would need it typed. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -4,6 +4,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { NowError } from "../errors";
+import { shellQuote } from "../format/text";
 import { Ingester } from "../ingest/ingester";
 import { eventLogPath, findProjectRoot, trialDir, tracerDir } from "../paths";
 import { openDatabase, type DB } from "../store/database";
@@ -122,8 +123,4 @@ function safePoll(ingester: Ingester): void {
     // final one) picks up from the same offset.
     if (process.env.NOW_DEBUG) process.stderr.write(`now: ingest deferred: ${(e as Error).message}\n`);
   }
-}
-
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

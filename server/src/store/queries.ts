@@ -101,6 +101,7 @@ export interface ActivationRow {
   name: string;
   qualname: string;
   line: number;
+  kind: string;
   start: number;
   finish: number | null;
   duration: number | null;
@@ -114,7 +115,7 @@ export interface ActivationRow {
 
 export function getActivations(db: DB, trialId: number): ActivationRow[] {
   const rows = db.prepare(
-    `SELECT a.id, a.parent_id, a.code_id, c.file, c.name, c.qualname, c.line, a.start, a.finish,
+    `SELECT a.id, a.parent_id, a.code_id, c.file, c.name, c.qualname, c.line, c.kind, a.start, a.finish,
             a.finish - a.start AS duration, a.status, a.args, a.return_value, a.exception_type,
             a.exception_message, a.yields
        FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id

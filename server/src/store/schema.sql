@@ -83,6 +83,8 @@ CREATE TABLE code (
   name           TEXT NOT NULL,
   qualname       TEXT NOT NULL,
   line           INTEGER NOT NULL,
+  kind           TEXT NOT NULL DEFAULT 'function', -- module | class | function | generator |
+                                                   -- coroutine | async_generator
   PRIMARY KEY (trial_id, id)
 ) WITHOUT ROWID;
 

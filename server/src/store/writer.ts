@@ -57,7 +57,7 @@ export class TrialWriter {
                        (@trial, @os_system, @os_release, @os_version, @os_name, @hostname, @machine,
                         @py_implementation, @py_version, @py_executable, @py_prefix)`),
       env: p(`INSERT OR REPLACE INTO environment VALUES (?, ?, ?, ?)`),
-      code: p(`INSERT OR REPLACE INTO code VALUES (?, ?, ?, ?, ?, ?)`),
+      code: p(`INSERT OR REPLACE INTO code VALUES (?, ?, ?, ?, ?, ?, ?)`),
       call: p(`INSERT OR REPLACE INTO activation (trial_id, id, code_id, parent_id, start, args)
                VALUES (?, ?, ?, ?, ?, ?)`),
       ret: p(`UPDATE activation SET finish = ?, status = 'returned', return_value = ?
@@ -128,7 +128,8 @@ export class TrialWriter {
         }
         break;
       case "code":
-        this.s.code.run(id, e.code, this.rel(e.file), e.name, e.qualname, e.line);
+        this.s.code.run(id, e.code, this.rel(e.file), e.name, e.qualname, e.line,
+          e.kind ?? (e.name === "<module>" ? "module" : "function"));
         break;
       case "call":
         this.s.call.run(id, e.id, e.code, e.parent, e.t, JSON.stringify(e.args));
