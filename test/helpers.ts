@@ -55,7 +55,8 @@ export function normalize(text: string, dir: string): string {
     .replace(/\b[0-9a-f]{10}\b/g, "<hash>")
     .replace(/\b\d+(\.\d+)? (µs|ms|s)\b/g, "<t>")
     .replace(/\b\d+ min \d+ s\b/g, "<t>")
-    .replace(/ at 0x[0-9a-f]+/g, " at 0x…");
+    .replace(/ at 0x[0-9a-f]+/g, " at 0x…")
+    .replace(/\([+-]?\d+%\)/g, "(<change>)");
 }
 
 /**

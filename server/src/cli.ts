@@ -4,6 +4,11 @@ import { demoCommand } from "./commands/demo";
 import { listCommand } from "./commands/list";
 import { runCommand } from "./commands/run";
 import { showCommand } from "./commands/show";
+import { diffCommand } from "./commands/diff";
+import { gcCommand } from "./commands/gc";
+import { historyCommand } from "./commands/history";
+import { restoreCommand } from "./commands/restore";
+import { noteCommand, tagCommand } from "./commands/tag";
 
 const VERSION = "0.1.0";
 
@@ -42,6 +47,53 @@ function program(): Command {
     .option("--all", "with -a: do not collapse long runs of calls")
     .option("--json", "machine-readable output")
     .action((trial: string | undefined, o: Record<string, boolean>) => showCommand(trial, { ...o, cwd: process.cwd() }));
+
+  p.command("diff")
+    .description("compare two trials: code, arguments, modules, environment, files, activations, duration")
+    .argument("<a>", "trial number, tag or UUID")
+    .argument("<b>", "trial number, tag or UUID")
+    .option("--fine", "also compare the values recorded on each line (trials recorded with --fine)")
+    .option("--json", "machine-readable output")
+    .action((a: string, b: string, o: { fine?: boolean; json?: boolean }) => diffCommand(a, b, { ...o, cwd: process.cwd() }));
+
+  p.command("history")
+    .description("the trials as a derivation graph (a restore starts a branch)")
+    .option("--format <format>", "text, dot or json", "text")
+    .option("--script <script>", "only trials of this script")
+    .option("--status <status>", "only trials with this status: finished, failed, interrupted, running, backup")
+    .action((o: { format: string; script?: string; status?: string }) => historyCommand({ ...o, cwd: process.cwd() }));
+
+  p.command("restore")
+    .description("put back the script, local modules and input files of a trial (current versions are backed up first)")
+    .argument("<trial>", "trial number, tag or UUID")
+    .option("--file <path>", "restore only this file")
+    .option("--no-inputs", "leave input files alone")
+    .option("--no-modules", "leave local modules alone")
+    .option("--json", "machine-readable report")
+    .action((trial: string, o: { file?: string; inputs: boolean; modules: boolean; json?: boolean }) =>
+      restoreCommand(trial, { ...o, cwd: process.cwd() }));
+
+  p.command("tag")
+    .description("name a trial (usable wherever a trial number is); without arguments, list the tags")
+    .argument("[trial]", "trial number, tag or UUID")
+    .argument("[name]", "the tag")
+    .option("--delete <name>", "remove a tag")
+    .option("--force", "move a tag that names another trial")
+    .option("--json", "machine-readable list")
+    .action((trial: string | undefined, name: string | undefined, o: { delete?: string; force?: boolean; json?: boolean }) =>
+      tagCommand(trial, name, { ...o, cwd: process.cwd() }));
+
+  p.command("note")
+    .description("attach a note to a trial")
+    .argument("<trial>", "trial number, tag or UUID")
+    .argument("<text>", "the note")
+    .action((trial: string, text: string) => noteCommand(trial, text, { cwd: process.cwd() }));
+
+  p.command("gc")
+    .description("remove stored contents no trial refers to and compact the database")
+    .option("--dry-run", "report what would be removed")
+    .option("--json", "machine-readable report")
+    .action((o: { dryRun?: boolean; json?: boolean }) => gcCommand({ ...o, cwd: process.cwd() }));
 
   p.command("demo")
     .description("copy the precipitation example to a fresh folder, record two trials, show them")

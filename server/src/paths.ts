@@ -53,3 +53,28 @@ export function storedPath(root: string, p: string): string {
   const rel = path.relative(root, p);
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
 }
+
+/**
+ * Where a stored path may be written: under the root, with no `..` escape and no symlink
+ * (in the file itself or in a folder above it) leading outside. Returns the absolute
+ * target, or the reason it is refused.
+ */
+export function writableTarget(root: string, stored: string): { target: string } | { refused: string } {
+  const target = path.resolve(root, stored);
+  const rel = path.relative(root, target);
+  if (!rel || rel.startsWith("..") || path.isAbsolute(rel)) return { refused: `${stored} is outside the project root ${root}` };
+  const realRoot = fs.realpathSync(root);
+  try {
+    if (fs.lstatSync(target).isSymbolicLink()) return { refused: `${stored} is a symbolic link` };
+  } catch {
+    // Does not exist yet: fine, its folders are checked below.
+  }
+  let existing = path.dirname(target);
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  const realParent = fs.realpathSync(existing);
+  const relReal = path.relative(realRoot, realParent);
+  if (relReal.startsWith("..") || path.isAbsolute(relReal)) {
+    return { refused: `${stored} leads outside the project root through a symbolic link` };
+  }
+  return { target };
+}

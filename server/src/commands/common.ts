@@ -2,6 +2,7 @@ import { NowError } from "../errors";
 import { findStoreRoot } from "../paths";
 import { recoverOrphanTrials } from "../run/recover";
 import { openDatabase, type DB } from "../store/database";
+import { getTag } from "../store/management";
 import { getTrial, getTrialByUuid, lastTrialId, type TrialRow } from "../store/queries";
 
 /** Opens the store of the project containing `cwd`, finishing any orphaned trial first. */
@@ -14,7 +15,8 @@ export function openProjectStore(cwd: string): { db: DB; root: string } {
 }
 
 /**
- * A trial named by the user: its number, or its UUID; the last trial when none is given.
+ * A trial named by the user: its number, a tag, or its UUID; the last trial when none is
+ * given.
  */
 export function resolveTrial(db: DB, ref: string | undefined): TrialRow {
   if (ref === undefined) {
@@ -27,8 +29,10 @@ export function resolveTrial(db: DB, ref: string | undefined): TrialRow {
     if (!t) throw new NowError(`no trial ${ref} (${describeRange(db)})`);
     return t;
   }
+  const tag = getTag(db, ref);
+  if (tag) return getTrial(db, tag.trial_id)!;
   const t = getTrialByUuid(db, ref);
-  if (!t) throw new NowError(`no trial '${ref}': give a trial number or UUID (${describeRange(db)})`);
+  if (!t) throw new NowError(`no trial '${ref}': give a trial number, tag or UUID (${describeRange(db)})`);
   return t;
 }
 

@@ -16,7 +16,7 @@ export function listCommand(opts: { json?: boolean; cwd: string }): void {
         ["#", "script", "arguments", "started", "duration", "status", "code"],
         trials.map((t) => [
           String(t.id), t.script, t.argv.slice(1).map(shellQuote).join(" "), formatTime(t.started_at),
-          formatDuration(t.duration), statusText(t), shortHash(t.script_hash),
+          t.kind === "backup" ? "-" : formatDuration(t.duration), statusText(t), shortHash(t.script_hash),
         ]),
         [0, 4],
       ),
@@ -27,6 +27,7 @@ export function listCommand(opts: { json?: boolean; cwd: string }): void {
 }
 
 export function statusText(t: TrialRow): string {
+  if (t.kind === "backup") return "backup";
   if (t.status === "failed") return `failed (${t.exit_code ?? "?"})`;
   if (t.status === "interrupted") return t.signal ? `interrupted (${t.signal})` : "interrupted";
   return t.status;

@@ -4,6 +4,7 @@ import {
   getModules, getWarnings, type ActivationRow, type FileAccessRow, type TrialRow,
 } from "../store/queries";
 import type { DB } from "../store/database";
+import { notesOf, snapshotOf, tagsOf } from "../store/management";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 import { publicTrial, statusText } from "./list";
 import { shellQuote } from "../format/text";
@@ -38,6 +39,9 @@ export function showCommand(ref: string | undefined, opts: ShowOptions): void {
 function showJson(db: DB, t: TrialRow, opts: ShowOptions) {
   return {
     trial: publicTrial(t),
+    tags: tagsOf(db, t.id),
+    notes: notesOf(db, t.id),
+    ...(t.kind === "backup" ? { snapshot: snapshotOf(db, t.id) } : {}),
     deployment: getDeployment(db, t.id),
     counts: countsOf(db, t.id),
     warnings: getWarnings(db, t.id),
@@ -62,8 +66,11 @@ function countsOf(db: DB, trialId: number) {
 function summary(db: DB, t: TrialRow): string {
   const d = getDeployment(db, t.id);
   const c = countsOf(db, t.id);
+  const tags = tagsOf(db, t.id);
   const pairs: [string, string][] = [
     ["uuid", t.uuid],
+    ...(tags.length ? [["tags", tags.join(", ")] as [string, string]] : []),
+    ["parent", t.parent_id === null ? "-" : `trial ${t.parent_id}`],
     ["script", `${t.script}  (code ${shortHash(t.script_hash)})`],
     ["arguments", t.argv.slice(1).map(shellQuote).join(" ") || "-"],
     ["command", t.command],
@@ -87,6 +94,11 @@ function summary(db: DB, t: TrialRow): string {
   if (t.exception_type) {
     text += `\n  ${t.exception_type}: ${t.exception_message ?? ""}\n`;
     for (const f of t.traceback ?? []) text += `    ${f.file}:${f.line} in ${f.function}\n`;
+  }
+  for (const n of notesOf(db, t.id)) text += `\n  note ${n.seq} (${formatTime(n.created_at)}): ${n.text}\n`;
+  if (t.kind === "backup") {
+    text += `\n  files saved before a restore (now restore ${t.id} puts them back):\n`;
+    for (const f of snapshotOf(db, t.id)) text += `    ${f.path}  (${f.role}, ${shortHash(f.hash)})\n`;
   }
   const warnings = getWarnings(db, t.id);
   if (warnings.length) text += `\n  warnings:\n` + warnings.map((w) => `    ${w}\n`).join("");

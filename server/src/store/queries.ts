@@ -12,6 +12,7 @@ export interface TrialRow {
   cwd: string;
   root: string;
   granularity: string;
+  kind: "run" | "backup";
   status: "running" | "finished" | "failed" | "interrupted";
   exit_code: number | null;
   signal: string | null;
@@ -163,4 +164,14 @@ export function countRows(db: DB, table: "module" | "environment" | "file_access
 
 export function integrityCheck(db: DB): string {
   return (db.pragma("integrity_check", { simple: true }) as string);
+}
+
+/** Activations per function ("file:qualname" → count). */
+export function getActivationCounts(db: DB, trialId: number): Map<string, number> {
+  const rows = db.prepare(
+    `SELECT c.file || ':' || c.qualname AS fn, count(*) AS n
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = ? GROUP BY fn`,
+  ).all(trialId) as { fn: string; n: number }[];
+  return new Map(rows.map((r) => [r.fn, r.n]));
 }

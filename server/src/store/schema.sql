@@ -13,7 +13,7 @@
 --
 -- History:
 --   1  2026-11-26  trials, deployment, environment, modules, code objects, activations,
---                  file accesses, warnings.
+--                  file accesses, warnings; tags, notes, snapshots, heads.
 
 CREATE TABLE trial (
   id             INTEGER PRIMARY KEY,            -- the number users type: 1, 2, 3 …
@@ -26,6 +26,8 @@ CREATE TABLE trial (
   cwd            TEXT NOT NULL,
   root           TEXT NOT NULL,
   granularity    TEXT NOT NULL DEFAULT 'coarse',
+  kind           TEXT NOT NULL DEFAULT 'run'
+                 CHECK (kind IN ('run', 'backup')),  -- backup: files saved by `now restore`
   status         TEXT NOT NULL
                  CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
   exit_code      INTEGER,                        -- NULL when killed by a signal
@@ -127,3 +129,35 @@ CREATE TABLE trial_warning (
   message        TEXT NOT NULL,
   PRIMARY KEY (trial_id, seq)
 ) WITHOUT ROWID;
+
+-- A name for a trial, usable wherever a trial number is.
+CREATE TABLE tag (
+  name           TEXT PRIMARY KEY,
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  created_at     REAL NOT NULL
+);
+
+CREATE TABLE note (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  seq            INTEGER NOT NULL,
+  text           TEXT NOT NULL,
+  created_at     REAL NOT NULL,
+  PRIMARY KEY (trial_id, seq)
+) WITHOUT ROWID;
+
+-- Files a backup trial saved before `now restore` overwrote them (a run trial's files are
+-- its script, local modules and file accesses instead).
+CREATE TABLE snapshot (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  path           TEXT NOT NULL,
+  hash           TEXT NOT NULL,
+  role           TEXT NOT NULL CHECK (role IN ('script', 'module', 'input')),
+  PRIMARY KEY (trial_id, path)
+) WITHOUT ROWID;
+
+-- For each script, the trial its next run derives from: the last trial of that script, or
+-- the one `now restore` put back. A new trial's parent_id is read from here.
+CREATE TABLE head (
+  script         TEXT PRIMARY KEY,
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE
+);

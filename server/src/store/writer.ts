@@ -16,17 +16,25 @@ export interface NewTrial {
   granularity: string;
 }
 
-/** Creates the trial row; the number is the next free one, taken under the write lock. */
+/**
+ * Creates the trial row; the number is the next free one, taken under the write lock. Its
+ * parent is the script's head (the last trial of the script, or the one restored since),
+ * and it becomes the head in the same transaction, so concurrent runs form a chain.
+ */
 export function createTrial(db: DB, t: NewTrial): number {
   const insert = db.prepare(
     `INSERT INTO trial (uuid, script, argv, command, python, cwd, root, granularity, status,
-                        started_at, runner_pid, runner_host)
+                        started_at, runner_pid, runner_host, parent_id)
      VALUES (@uuid, @script, @argv, @command, @python, @cwd, @root, @granularity, 'running',
-             @startedAt, @runnerPid, @runnerHost)`,
+             @startedAt, @runnerPid, @runnerHost, (SELECT trial_id FROM head WHERE script = @script))`,
   );
-  const run = db.transaction(() =>
-    Number(insert.run({ ...t, script: storedPath(t.root, t.script), argv: JSON.stringify(t.argv) }).lastInsertRowid),
-  );
+  const setHead = db.prepare(`INSERT OR REPLACE INTO head (script, trial_id) VALUES (?, ?)`);
+  const run = db.transaction(() => {
+    const script = storedPath(t.root, t.script);
+    const id = Number(insert.run({ ...t, script, argv: JSON.stringify(t.argv) }).lastInsertRowid);
+    setHead.run(script, id);
+    return id;
+  });
   return run.immediate();
 }
 
