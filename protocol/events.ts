@@ -84,7 +84,7 @@ export interface ModuleEvent {
   local: boolean;
 }
 
-export interface OutputEvent { e: "output"; stdout: number; stderr: number }
+export interface OutputEvent { e: "output"; stdout: number | null; stderr: number | null }
 export interface WarningEvent { e: "warning"; message: string }
 
 export interface TracebackFrame { file: string; line: number; function: string }

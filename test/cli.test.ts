@@ -61,7 +61,7 @@ test("bad input: one line on stderr, non-zero exit, nothing written", () => {
   assert.equal(now(["run", "ok.py"], { cwd: dir }).status, 0);
   for (const [args, message] of [
     [["show", "7"], /^now: no trial 7 \(trials are 1 to 1\)\n$/],
-    [["show", "abc"], /^now: no trial 'abc': give a trial number or UUID \(trials are 1 to 1\)\n$/],
+    [["show", "abc"], /^now: no trial 'abc': give a trial number, tag or UUID \(trials are 1 to 1\)\n$/],
   ] as [string[], RegExp][]) {
     const r = now(args, { cwd: dir });
     assert.equal(r.status, 2);

@@ -81,6 +81,7 @@ function describe(a: ActivationRow, width: number): string {
   if (a.status === "returned") outcome = body || a.return_value === "None" ? "" : ` → ${cut(a.return_value ?? "", width)}`;
   else if (a.exception_type === "GeneratorExit") outcome = " (closed)";
   else if (a.status === "raised") outcome = ` ✗ ${a.exception_type}: ${cut(a.exception_message ?? "", width)}`;
+  else if (a.status === "suspended") outcome = " (suspended at a yield, never resumed)";
   else outcome = " (did not finish)";
   const yields = a.yields ? ` [${a.yields} yields]` : "";
   return `#${a.id} ${call}  ${a.file}:${a.line}  ${formatDuration(a.duration)}${yields}${outcome}`;

@@ -106,7 +106,7 @@ export interface ActivationRow {
   start: number;
   finish: number | null;
   duration: number | null;
-  status: "running" | "returned" | "raised";
+  status: "running" | "suspended" | "returned" | "raised";
   args: [string, string][];
   return_value: string | null;
   exception_type: string | null;

@@ -97,8 +97,8 @@ CREATE TABLE activation (
   parent_id      INTEGER,                        -- calling activation, NULL for the first
   start          REAL NOT NULL,
   finish         REAL,                           -- NULL: still running when the log ended
-  status         TEXT NOT NULL DEFAULT 'running'
-                 CHECK (status IN ('running', 'returned', 'raised')),
+  status         TEXT NOT NULL DEFAULT 'running'   -- suspended: a generator at a yield
+                 CHECK (status IN ('running', 'suspended', 'returned', 'raised')),
   args           TEXT NOT NULL DEFAULT '[]',     -- JSON [[name, repr], …]
   return_value   TEXT,
   exception_type TEXT,

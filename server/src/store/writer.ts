@@ -72,7 +72,8 @@ export class TrialWriter {
               WHERE trial_id = ? AND id = ?`),
       raise: p(`UPDATE activation SET finish = ?, status = 'raised', exception_type = ?,
                   exception_message = ? WHERE trial_id = ? AND id = ?`),
-      yld: p(`UPDATE activation SET yields = yields + 1 WHERE trial_id = ? AND id = ?`),
+      yld: p(`UPDATE activation SET yields = yields + 1, status = 'suspended' WHERE trial_id = ? AND id = ?`),
+      resume: p(`UPDATE activation SET status = 'running' WHERE trial_id = ? AND id = ?`),
       open: p(`INSERT OR REPLACE INTO file_access (trial_id, id, activation_id, path, mode,
                  hash_before, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       close: p(`UPDATE file_access SET hash_after = ?, closed_at = ?, closed_at_exit = ?
@@ -152,6 +153,7 @@ export class TrialWriter {
         this.s.yld.run(id, e.id);
         break;
       case "resume":
+        this.s.resume.run(id, e.id);
         break;
       case "open":
         this.s.open.run(id, e.id, e.activation, this.rel(e.path), e.mode, e.hash_before, e.t);

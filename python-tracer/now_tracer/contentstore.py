@@ -1,0 +1,111 @@
+"""Hashing files and keeping their bytes in the content store.
+
+Layout (protocol/README.md): `<root>/.now/content/<2 hex>/<62 hex>`, the exact
+bytes whose SHA-256 is the path, written once through a temporary name in the
+same folder and `os.replace`, so readers never see half a blob. Everything here
+uses `os.open`/`os.read`/`os.write`, never `open`, so none of it is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+
+MAX_STORED = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class ContentStore:
+    def __init__(self, root: str, warn) -> None:
+        self.dir = os.path.join(root, ".now", "content")
+        self._warn = warn
+        self._known: set = set()
+        self._counter = 0
+        # path -> ((dev, ino, size, mtime_ns), digest): files read many times are hashed once
+        self._hashes: dict = {}
+
+    def hash_file(self, path: str, store: bool = True):
+        """SHA-256 of a regular file's current bytes (stored when small enough).
+
+        Returns None for a missing, unreadable or non-regular file (FIFOs and
+        devices are never read: reading them would consume the script's data).
+        """
+        try:
+            # stat before open: even opening a FIFO or a tty can disturb the script.
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            hit = self._hashes.get(path)
+            if hit is not None and hit[0] == key and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
+                return hit[1]
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            h = hashlib.sha256()
+            kept: list = []
+            size = 0
+            while True:
+                block = os.read(fd, _CHUNK)
+                if not block:
+                    break
+                h.update(block)
+                size += len(block)
+                if size <= MAX_STORED:
+                    kept.append(block)
+                elif kept:
+                    kept = []
+            digest = h.hexdigest()
+            # Like git's "racily clean" rule: a file modified in the last seconds
+            # may change again within the same mtime tick, so is not cached.
+            if time.time() - st.st_mtime > 2.0:
+                self._hashes[path] = (key, digest)
+            if store:
+                if size <= MAX_STORED:
+                    self.put(digest, b"".join(kept))
+                else:
+                    self._warn("file larger than 64 MiB hashed, not stored: %s" % path)
+            return digest
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def put(self, digest: str, data: bytes) -> None:
+        if digest in self._known:
+            return
+        folder = os.path.join(self.dir, digest[:2])
+        final = os.path.join(folder, digest[2:])
+        try:
+            if not os.path.exists(final):
+                os.makedirs(folder, exist_ok=True)
+                self._counter += 1
+                tmp = os.path.join(folder, ".%s.%d.%d.tmp" % (digest[2:10], os.getpid(), self._counter))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+                try:
+                    try:
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view):]
+                    finally:
+                        os.close(fd)
+                    os.replace(tmp, final)
+                except OSError:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
+                    raise
+            self._known.add(digest)
+        except OSError as e:
+            self._warn("content store: cannot write %s: %s" % (digest, e.strerror or e))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+

@@ -1,0 +1,293 @@
+"""The sys.settrace core: turns CPython's trace events into activation events.
+
+A core only decides *what happened* to which frame (call, return, raise,
+yield, resume) and hands that to the recorder through five methods:
+
+    on_call(frame, parent_id) -> activation id
+    on_return(act, value) / on_raise(act, exc) / on_yield(act, value) / on_resume(act)
+
+so that a sys.monitoring core (3.12+) can replace this one without touching
+the recorder.
+
+Why settrace with `f_trace_lines = False`: the global trace function runs for
+every call; for frames outside the project it returns None at once (one dict
+lookup on co_filename), so library code runs without a local trace function
+and no line events are ever generated — the cost is one C->Python call per
+function call, plus our work for project frames only.
+
+Telling returns, raises and yields apart: settrace reports all three as a
+`return` event (with value None for an exception). We look at the opcode at
+`frame.f_lasti`: RETURN_VALUE/RETURN_CONST is a normal return; YIELD_VALUE
+(3.11, 3.12), RESUME after the first one (3.13 reports a yield at the
+following RESUME), or YIELD_FROM at the next instruction (3.8-3.10, yield
+from/await) is a yield; anything else after an `exception` event in that frame
+is an exception leaving it. An exception thrown into a generator (close(),
+throw(), contextmanager) is reported at the yield instruction itself; we
+count it as leaving the frame when the `return` event comes at the very
+instruction of the last `exception` event, with no activation started in
+between, and value None.
+
+Generator resumes are `call` events on a frame we already know, at an
+f_lasti past the start of the code: they become `resume` of the same
+activation. Frames are keyed by id() (we never keep the frame alive: 3.13
+closes a generator suspended outside any try block without any trace event,
+and keeping such frames would leak them), and each entry remembers its code
+object so a reused id is never mistaken for a known frame.
+
+Parents: the nearest known frame down the f_back chain (this also gives a
+generator the activation that first ran it). A thread's first project call
+has no such frame: its parent is the activation that called Thread.start()
+(seen through the `call` event of threading.Thread.start, the one library
+frame the global trace function looks at).
+
+Errors in the tracer never leave a trace function (CPython would silently
+switch tracing off): they become one `warning` each. A KeyboardInterrupt
+delivered while the tracer's own code runs cannot be held back (CPython checks
+for signals on entry to the trace function itself): it leaves the trace
+function, CPython switches tracing off for that thread, and the script sees
+the interrupt exactly as it would untraced; calls after it are not recorded.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import threading
+
+from now_tracer import tbtrim
+
+_PRE_311 = sys.version_info < (3, 11)
+_OP = dis.opmap
+RETURN_VALUE = _OP["RETURN_VALUE"]
+RETURN_CONST = _OP.get("RETURN_CONST", -1)
+YIELD_VALUE = _OP["YIELD_VALUE"]
+YIELD_FROM = _OP.get("YIELD_FROM", -1)
+RESUME = _OP.get("RESUME", -1)
+
+_GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # GENERATOR, COROUTINE, ITERABLE_COROUTINE, ASYNC_GENERATOR
+# 3.12 inlines list/set/dict comprehensions; skipping their frames elsewhere
+# gives the same activations on every version.
+SKIPPED_NAMES = frozenset(("<listcomp>", "<setcomp>", "<dictcomp>"))
+
+_THREAD_START_CODE = threading.Thread.start.__code__
+_THREADING_FILE = _THREAD_START_CODE.co_filename
+_THREADING = 2  # file-flag value: not traced, but watch Thread.start there
+
+
+class _CodeMeta:
+    __slots__ = ("code", "is_gen", "co_code", "first_resume")
+
+    def __init__(self, code) -> None:
+        self.code = code
+        self.is_gen = bool(code.co_flags & _GEN_FLAGS)
+        self.co_code = code.co_code
+        first = -1
+        if RESUME >= 0:
+            co = self.co_code
+            for i in range(0, len(co), 2):
+                if co[i] == RESUME:
+                    first = i
+                    break
+        self.first_resume = first
+
+    def is_resumption(self, lasti: int) -> bool:
+        """Is a `call` event at this f_lasti a generator resuming (not starting)?"""
+        if _PRE_311:
+            return lasti >= 0
+        return lasti > self.first_resume
+
+    def at_yield(self, lasti: int) -> bool:
+        co = self.co_code
+        if lasti < 0 or lasti >= len(co):
+            return False
+        op = co[lasti]
+        if op == YIELD_VALUE:
+            return True
+        if _PRE_311:
+            return lasti + 2 < len(co) and co[lasti + 2] == YIELD_FROM
+        return op == RESUME and lasti > self.first_resume
+
+
+class SettraceCore:
+    name = "settrace"
+
+    def __init__(self, recorder, is_project, warn) -> None:
+        self.recorder = recorder
+        self._is_project = is_project
+        self._warn = warn
+        # id(frame) -> [activation, code, exc_value, exc_lasti, exc_mark, meta]
+        self.frames: dict = {}
+        self.thread_parents: dict = {}
+        self._state = [False]  # [active]: a list cell, cheap to read in the trace functions
+        self._global = None
+
+    # -- public ----------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self._state[0]
+
+    def start(self) -> None:
+        self._global = self._build()
+        self._state[0] = True
+        threading.settrace(self._global)
+        sys.settrace(self._global)
+
+    def stop(self) -> None:
+        self._state[0] = False
+        sys.settrace(None)
+        threading.settrace(None)  # type: ignore[arg-type]
+
+    def current_activation(self, frame):
+        """Innermost known activation on this frame's stack (or None)."""
+        frames = self.frames
+        while frame is not None:
+            e = frames.get(id(frame))
+            if e is not None and e[1] is frame.f_code:
+                return e[0]
+            frame = frame.f_back
+        return None
+
+    # -- the trace functions -----------------------------------------------------
+    def _build(self):
+        core = self
+        rec = self.recorder
+        frames = self.frames
+        flags: dict = {}
+        is_project = self._is_project
+        metas: dict = {}
+        skipped = SKIPPED_NAMES
+        thread_parents = self.thread_parents
+        on_call = rec.on_call
+        on_return = rec.on_return
+        on_raise = rec.on_raise
+        on_yield = rec.on_yield
+        on_resume = rec.on_resume
+        RET_OPS = (RETURN_VALUE, RETURN_CONST)
+        hidden = tbtrim.HIDDEN
+        splice = tbtrim.splice
+        counter = [0]  # activations started by this core (the throw heuristic)
+        state = self._state
+
+        def failed(exc: BaseException) -> None:
+            core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+
+        def meta_of(code):
+            meta = metas.get(id(code))
+            if meta is None or meta.code is not code:
+                meta = _CodeMeta(code)
+                metas[id(code)] = meta
+            return meta
+
+        # A frame entry: [activation, code, last exception, its f_lasti,
+        # activations started before it, is generator/coroutine].
+        def local_trace(frame, event, arg):
+            if event == "return":
+                try:
+                    key = id(frame)
+                    e = frames.get(key)
+                    if e is None or not state[0]:
+                        return None
+                    exc = e[2]
+                    if not e[5]:
+                        del frames[key]
+                        if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
+                            on_return(e[0], arg)
+                        else:
+                            on_raise(e[0], exc)
+                        return None
+                    meta = meta_of(e[1])
+                    lasti = frame.f_lasti
+                    if meta.co_code[lasti] in RET_OPS:
+                        del frames[key]
+                        on_return(e[0], arg)
+                    elif meta.at_yield(lasti) and not (
+                        exc is not None and arg is None and e[3] == lasti and e[4] == counter[0]
+                    ):
+                        e[2] = None
+                        on_yield(e[0], arg)
+                    else:
+                        del frames[key]
+                        if exc is not None:
+                            on_raise(e[0], exc)
+                        else:
+                            on_return(e[0], arg)
+                except Exception as err:
+                    failed(err)
+                return None
+            if event == "exception":
+                try:
+                    e = frames.get(id(frame))
+                    if e is not None:
+                        e[2] = arg[1]
+                        e[3] = frame.f_lasti
+                        e[4] = counter[0]
+                    if hidden:
+                        splice(arg[1], arg[2])
+                except Exception as err:
+                    failed(err)
+            return local_trace
+
+        def global_trace(frame, event, arg):
+            code = frame.f_code
+            flag = flags.get(code.co_filename)
+            if flag is not True:
+                if flag is None:
+                    flag = classify(code.co_filename)
+                if flag is not True:
+                    if flag is False:
+                        return None
+                    return _thread_start(frame, code)
+            if code.co_name in skipped or not state[0]:
+                return None
+            try:
+                frame.f_trace_lines = False
+                key = id(frame)
+                e = frames.get(key)
+                if e is not None and e[5] and e[1] is code and meta_of(code).is_resumption(frame.f_lasti):
+                    e[2] = None
+                    on_resume(e[0])
+                    return local_trace
+                parent = None
+                f = frame.f_back
+                while f is not None:
+                    pe = frames.get(id(f))
+                    if pe is not None and pe[1] is f.f_code:
+                        parent = pe[0]
+                        break
+                    f = f.f_back
+                if parent is None and thread_parents:
+                    parent = thread_parents.get(id(threading.current_thread()))
+                counter[0] += 1
+                act = on_call(frame, parent)
+                frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
+                return local_trace
+            except Exception as err:
+                failed(err)
+                return None
+
+        def classify(fn):
+            try:
+                flag = bool(is_project(fn))
+            except Exception as err:
+                failed(err)
+                flag = False
+            if not flag and fn == _THREADING_FILE:
+                flag = _THREADING
+            flags[fn] = flag
+            return flag
+
+        def _thread_start(frame, code):
+            # Thread.start() called: remember which activation started the
+            # thread, to be the parent of the thread's first project calls.
+            if code is _THREAD_START_CODE and state[0]:
+                try:
+                    t = frame.f_locals.get("self")
+                    if t is not None:
+                        act = core.current_activation(frame.f_back)
+                        if act is not None:
+                            thread_parents[id(t)] = act
+                except Exception as err:
+                    failed(err)
+            return None
+
+        return global_trace

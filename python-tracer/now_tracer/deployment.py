@@ -1,0 +1,85 @@
+"""The `deployment` event: machine, Python and (redacted) environment.
+
+Only cheap, side-effect-free sources: os.uname() (platform.uname() may spawn
+a subprocess on 3.8), /etc/os-release read with os.read.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+
+REDACTED = "<redacted>"
+_SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION")
+# PWD and OLDPWD are the shell's working directories, not passwords.
+_NOT_SECRET = frozenset(("PWD", "OLDPWD"))
+# scheme://user:password@host -> scheme://user:<redacted>@host
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):([^\s/@]+)@")
+
+
+def is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    if upper in _NOT_SECRET:
+        return False
+    return any(word in upper for word in _SECRET_WORDS)
+
+
+def redact_env(env, redact: bool = True):
+    """(env dict, list of redacted names)."""
+    out = {}
+    redacted = []
+    for name in sorted(env):
+        value = env[name]
+        if redact:
+            if is_secret_name(name):
+                out[name] = REDACTED
+                redacted.append(name)
+                continue
+            cleaned = _URL_CREDENTIALS.sub(r"\1:" + REDACTED + "@", value)
+            if cleaned != value:
+                out[name] = cleaned
+                redacted.append(name)
+                continue
+        out[name] = value
+    return out, redacted
+
+
+def os_release_name():
+    try:
+        fd = os.open("/etc/os-release", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        text = os.read(fd, 65536).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            value = line[len("PRETTY_NAME="):].strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            return value or None
+    return None
+
+
+def deployment_event(redact: bool = True) -> dict:
+    u = os.uname()
+    env, redacted = redact_env(dict(os.environ), redact)
+    return {
+        "e": "deployment",
+        "os": {"system": u.sysname, "release": u.release, "version": u.version, "name": os_release_name()},
+        "hostname": u.nodename,
+        "machine": u.machine,
+        "python": {
+            "implementation": platform.python_implementation(),
+            "version": platform.python_version(),
+            "executable": sys.executable,
+            "prefix": sys.prefix,
+        },
+        "env": env,
+        "redacted": redacted,
+    }

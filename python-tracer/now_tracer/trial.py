@@ -1,0 +1,178 @@
+"""One trial: wires the pieces together, writes the first and the last events.
+
+Order of the log: header and deployment (flushed at once), then what the
+script does, then — from an atexit handler registered before the script
+runs, so that it runs after the script's own atexit handlers (atexit is
+LIFO) and after non-daemon threads were joined — close events of files left
+open, module events, output, end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+
+from now_tracer import __version__
+from now_tracer.codeinfo import CodeInfo
+from now_tracer.contentstore import ContentStore, sha256_bytes
+from now_tracer.core_settrace import SettraceCore
+from now_tracer.deployment import deployment_event
+from now_tracer.eventlog import EventLog
+from now_tracer.files import FileTracker
+from now_tracer.modules import ModuleInventory, stdlib_dirs
+from now_tracer.output import OutputCounter
+from now_tracer.projectfiles import ProjectFiles
+from now_tracer.recorder import Recorder
+from now_tracer.values import Reprs
+
+
+def read_source(path: str):
+    """Bytes of a source file, without going through (recorded) open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        chunks = []
+        while True:
+            block = os.read(fd, 1 << 20)
+            if not block:
+                break
+            chunks.append(block)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+class Trial:
+    def __init__(self, root: str, trial_id: str, log_path: str, redact: bool) -> None:
+        self.root = root
+        self.trial_id = trial_id
+        self.log_path = log_path
+        self.redact = redact
+        self.pid = os.getpid()
+        self.outcome = None  # (exit_code, exception dict or None)
+        self.finished = False
+        self.output_counted = True
+
+    def start(self, script_path: str, script_filename: str, source: bytes, argv, cwd: str) -> None:
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        self.log = log = EventLog(self.log_path)
+        self.project = ProjectFiles(self.root, cwd, script_filename, script_path)
+        self.store = ContentStore(self.root, self._warn)
+        self.reprs = Reprs()
+        codeinfo = CodeInfo(lambda fn: source if fn == script_filename else read_source(self.project.abspath(fn)))
+        self.recorder = rec = Recorder(log, self.reprs, codeinfo, self.project)
+        digest = sha256_bytes(source)
+        log.emit(
+            {
+                "e": "header",
+                "format": "now-events",
+                "version": 1,
+                "trial": self.trial_id,
+                "tracer": __version__,
+                "core": SettraceCore.name,
+                "core_reason": None,
+                "granularity": "coarse",
+                "t0": rec.t0,
+                "pid": self.pid,
+                "root": self.root,
+                "script": script_path,
+                "script_hash": digest,
+                "argv": list(argv),
+                "cwd": cwd,
+            }
+        )
+        try:
+            log.emit(deployment_event(self.redact))
+        except Exception as e:  # never lose the trial over a strange environment
+            rec.warning("deployment: %s: %s" % (type(e).__name__, e))
+        log.flush()
+        self.store.put(digest, source)
+        self._stdlib_dirs = stdlib_dirs()
+
+        self.core = SettraceCore(rec, self.project.is_project, self._warn)
+        self.files = FileTracker(rec, self.store, self.core)
+        self.files.install()
+        self.output = OutputCounter()
+        self.output.install(sys)
+        # Registered before the script runs: atexit is LIFO, so this runs last.
+        atexit.register(self.finish)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(
+                before=log.pause_for_fork,
+                after_in_parent=log.resume_after_fork,
+                after_in_child=self._after_fork_in_child,
+            )
+        log.start_flusher()
+
+    def _warn(self, message: str) -> None:
+        rec = getattr(self, "recorder", None)
+        if rec is not None:
+            rec.warning(message)
+
+    def begin_tracing(self) -> None:
+        self.core.start()
+
+    def pause_file_recording(self) -> None:
+        self.files.recording = False
+
+    def set_outcome(self, exit_code: int, exception=None) -> None:
+        self.outcome = (exit_code, exception)
+
+    def exception_info(self, exc: BaseException, tb) -> dict:
+        info = self.recorder.exc_info(exc)
+        frames = []
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            frames.append({"file": self.project.abspath(code.co_filename), "line": tb.tb_lineno, "function": code.co_name})
+            tb = tb.tb_next
+        info["traceback"] = frames
+        return info
+
+    # -- the end ----------------------------------------------------------------
+    def finish(self) -> None:
+        if self.finished or os.getpid() != self.pid:
+            return
+        self.finished = True
+        log = self.log
+        try:
+            self.core.stop()
+        except Exception:
+            pass
+        try:
+            self.files.finish()
+        except Exception as e:
+            self._warn("files at exit: %s" % e)
+        try:
+            for ev in ModuleInventory(self.store, self.project, self._warn, self._stdlib_dirs).events():
+                log.emit(ev)
+        except Exception as e:
+            self._warn("modules: %s" % e)
+        counts = self.output.counts if self.output_counted else {"stdout": None, "stderr": None}
+        log.emit({"e": "output", "stdout": counts["stdout"], "stderr": counts["stderr"]})
+        exit_code, exception = self.outcome if self.outcome is not None else (0, None)
+        log.emit(
+            {
+                "e": "end",
+                "t": self.recorder.now(),
+                "exit_code": exit_code,
+                "status": "finished" if exit_code == 0 else "failed",
+                "exception": exception,
+            }
+        )
+        log.close()
+
+    def _after_fork_in_child(self) -> None:
+        # The child is not this trial: stop recording, never touch the log.
+        self.finished = True
+        try:
+            self.core.stop()
+            self.files.recording = False
+            self.log.after_fork_in_child()
+        except Exception:
+            pass
+
