@@ -36,6 +36,9 @@ export function openDatabase(root: string, opts: { create: boolean; readonly?: b
     if (!opts.readonly) {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
+      // A call-heavy trial inserts ~10^6 rows; a 64 MiB page cache keeps the B-tree's
+      // working set in memory (the default 2 MiB makes inserts several times slower).
+      db.pragma("cache_size = -65536");
     }
     db.pragma("foreign_keys = ON");
     migrate(db, file, !!opts.readonly);

@@ -106,8 +106,9 @@ CREATE TABLE activation (
   yields         INTEGER NOT NULL DEFAULT 0,     -- generator/coroutine suspensions
   PRIMARY KEY (trial_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX activation_by_parent ON activation (trial_id, parent_id);
-CREATE INDEX activation_by_code ON activation (trial_id, code_id);
+-- No secondary indexes: every reader so far scans one trial's activations by the primary
+-- key, and a call-heavy trial inserts a million rows; add an index with the query that
+-- needs it.
 
 CREATE TABLE file_access (
   trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,

@@ -68,6 +68,9 @@ export class TrialWriter {
       code: p(`INSERT OR REPLACE INTO code VALUES (?, ?, ?, ?, ?, ?, ?)`),
       call: p(`INSERT OR REPLACE INTO activation (trial_id, id, code_id, parent_id, start, args)
                VALUES (?, ?, ?, ?, ?, ?)`),
+      whole: p(`INSERT INTO activation (trial_id, id, code_id, parent_id, start, args, finish,
+                  status, return_value, exception_type, exception_message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       ret: p(`UPDATE activation SET finish = ?, status = 'returned', return_value = ?
               WHERE trial_id = ? AND id = ?`),
       raise: p(`UPDATE activation SET finish = ?, status = 'raised', exception_type = ?,
@@ -96,10 +99,18 @@ export class TrialWriter {
     this.warnings = (this.s.warnCount.get(trialId) as { n: number }).n;
   }
 
+  /**
+   * Calls not yet written, by activation id. Most activations start and end within one
+   * batch: they are written once, whole, when they end. Whatever is still open at the end
+   * of a batch is written as running, so a killed trial still shows it.
+   */
+  private pending = new Map<number, ev.CallEvent>();
+
   /** Applies parsed events (and problems met while reading) and records the new offset. */
   apply(events: ev.TraceEvent[], problems: string[], offset: number): void {
     this.db.transaction(() => {
       for (const e of events) this.one(e);
+      for (const id of [...this.pending.keys()]) this.writePending(id);
       for (const m of problems) this.s.warning.run(this.trialId, ++this.warnings, m);
       this.s.offset.run(offset, this.trialId);
     }).immediate();
@@ -107,6 +118,13 @@ export class TrialWriter {
 
   finish(end: TrialEnd): void {
     this.s.finish.run({ ...end, trial: this.trialId });
+  }
+
+  private writePending(activation: number): void {
+    const c = this.pending.get(activation);
+    if (!c) return;
+    this.pending.delete(activation);
+    this.s.call.run(this.trialId, c.id, c.code, c.parent, c.t, JSON.stringify(c.args));
   }
 
   private rel(p: string): string {
@@ -141,15 +159,30 @@ export class TrialWriter {
           e.kind ?? (e.name === "<module>" ? "module" : "function"));
         break;
       case "call":
-        this.s.call.run(id, e.id, e.code, e.parent, e.t, JSON.stringify(e.args));
+        this.pending.set(e.id, e);
         break;
-      case "return":
-        this.s.ret.run(e.t, e.value, id, e.id);
+      case "return": {
+        const c = this.pending.get(e.id);
+        if (c) {
+          this.pending.delete(e.id);
+          this.s.whole.run(id, c.id, c.code, c.parent, c.t, JSON.stringify(c.args), e.t, "returned", e.value, null, null);
+        } else {
+          this.s.ret.run(e.t, e.value, id, e.id);
+        }
         break;
-      case "raise":
-        this.s.raise.run(e.t, e.exc.type, e.exc.message, id, e.id);
+      }
+      case "raise": {
+        const c = this.pending.get(e.id);
+        if (c) {
+          this.pending.delete(e.id);
+          this.s.whole.run(id, c.id, c.code, c.parent, c.t, JSON.stringify(c.args), e.t, "raised", null, e.exc.type, e.exc.message);
+        } else {
+          this.s.raise.run(e.t, e.exc.type, e.exc.message, id, e.id);
+        }
         break;
+      }
       case "yield":
+        this.writePending(e.id);
         this.s.yld.run(id, e.id);
         break;
       case "resume":
