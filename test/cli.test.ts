@@ -6,7 +6,7 @@ import fs from "fs";
 import path from "path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { json, now, nowAsync, tempProject, writeFiles } from "./helpers";
+import { json, now, nowAsync, PYTHON as PYTHON_BIN, tempProject, writeFiles } from "./helpers";
 
 function project(files: Record<string, string>): string {
   const dir = tempProject();
@@ -237,4 +237,40 @@ test("now demo records two trials of the precipitation example", () => {
   assert.ok(shown.modules.some((m: any) => m.name === "precipitation" && m.local));
   const size = Number(spawnSync("du", ["-sk", path.join(dir, ".now")], { encoding: "utf8" }).stdout.split("\t")[0]);
   assert.ok(size < 1024, `.now is ${size} KiB`);
+});
+
+test("Ctrl-C reaches the script as KeyboardInterrupt; now run waits, keeps the trial, exits like Python", async () => {
+  const dir = project({
+    "loop.py": "import time\nopen('ready.txt', 'w').close()\nwhile True:\n    time.sleep(0.05)\n",
+  });
+  const { spawn } = await import("child_process");
+  const { NOW, PYTHON } = await import("./helpers");
+  // A process group of its own, as a terminal's foreground job: SIGINT goes to all of it.
+  const child = spawn(process.execPath, [NOW, "run", "loop.py"], {
+    cwd: dir, env: { ...process.env, NOW_PYTHON: PYTHON }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+  });
+  const done = exited(child as ReturnType<typeof nowAsync>);
+  await waitFor(() => fs.existsSync(path.join(dir, "ready.txt")));
+  process.kill(-child.pid!, "SIGINT");
+  const { code, stderr } = await done;
+  assert.equal(code, 130);
+  assert.match(stderr, /KeyboardInterrupt/);
+  assert.match(stderr, /now: trial 1 failed \(130\)/);
+  const shown = json(now(["show", "--json"], { cwd: dir }));
+  assert.equal(shown.trial.exception_type, "KeyboardInterrupt");
+  assert.equal(shown.trial.signal, "SIGINT");
+});
+
+test("the interpreter: --python, then NOW_PYTHON, then the project's .venv, then python3", () => {
+  const dir = project({ "which.py": "import sys\nprint(sys.executable)\n" });
+  const real = spawnSync(PYTHON_BIN, ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
+  fs.mkdirSync(path.join(dir, ".venv", "bin"), { recursive: true });
+  fs.symlinkSync(real, path.join(dir, ".venv", "bin", "python"));
+  const env = { NOW_PYTHON: "" };
+  assert.equal(now(["run", "which.py"], { cwd: dir, env }).status, 0);
+  assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.python, path.join(dir, ".venv", "bin", "python"));
+  assert.equal(now(["run", "which.py"], { cwd: dir, env: { NOW_PYTHON: real } }).status, 0);
+  assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.python, real);
+  assert.equal(now(["run", "--python", real, "which.py"], { cwd: dir, env: { NOW_PYTHON: "/nonexistent" } }).status, 0);
+  assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.python, real);
 });
