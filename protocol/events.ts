@@ -96,10 +96,35 @@ export interface EndEvent {
   exception: (ExceptionInfo & { traceback: TracebackFrame[] }) | null;
 }
 
+export type ValueKind =
+  | "param" | "assign" | "augassign" | "annassign" | "for" | "with" | "walrus" | "except"
+  | "import" | "def" | "class" | "comprehension" | "match" | "global";
+
+/** Fine granularity: a target got a value. */
+export interface ValueEvent {
+  e: "value";
+  id: number;
+  act: number;
+  line: number;
+  col: number;
+  target: string;
+  kind: ValueKind;
+  value: Repr;
+  deps: number[];
+  calls: number[];
+  files: number[];
+}
+
+/** Fine granularity: an activation's return value as a value node. */
+export interface ReturnedEvent { e: "returned"; id: number; act: number; line: number; value: Repr; deps: number[]; calls: number[] }
+export interface ElidedEvent { e: "elided"; id: number; act: number; line: number; target: string; count: number }
+export interface AliasEvent { e: "alias"; id: number; to: number }
+export interface UnknownEvent { e: "unknown"; act: number; line: number; reason: string }
+
 export type TraceEvent =
   | HeaderEvent | DeploymentEvent | CodeEvent | CallEvent | ReturnEvent | RaiseEvent
   | YieldEvent | ResumeEvent | OpenEvent | CloseEvent | ModuleEvent | OutputEvent
-  | WarningEvent | EndEvent;
+  | WarningEvent | EndEvent | ValueEvent | ReturnedEvent | ElidedEvent | AliasEvent | UnknownEvent;
 
 /** Path of a blob in the content store, relative to `.now/`. */
 export function contentPath(hash: Hash): string {
