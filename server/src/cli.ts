@@ -1,10 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { NowError } from "./errors";
+import { checkLoopKeep } from "./config";
 import { demoCommand } from "./commands/demo";
 import { listCommand } from "./commands/list";
 import { runCommand } from "./commands/run";
 import { showCommand } from "./commands/show";
 import { diffCommand } from "./commands/diff";
+import { dataflowCommand, influenceCommand } from "./commands/dataflow";
+import { queryCommand } from "./commands/query";
 import { gcCommand } from "./commands/gc";
 import { historyCommand } from "./commands/history";
 import { restoreCommand } from "./commands/restore";
@@ -27,9 +30,17 @@ function program(): Command {
     .argument("[args...]", "arguments passed to the script unchanged")
     .option("--python <path>", "interpreter (default: $NOW_PYTHON, the project's .venv/venv, python3)")
     .option("--no-redact", "keep secret-looking environment variables in the record")
+    .option("--fine", "also record the value of each assignment and the dependencies between values")
+    .option("--coarse", "record activations and files only (overrides .now/config)")
+    .option("--loop-keep <k>", "with --fine: values kept at each end of a loop, per line and target (default 3)")
     .passThroughOptions()
-    .action(async (script: string, args: string[], o: { python?: string; redact: boolean }) => {
-      process.exitCode = await runCommand(script, args, { cwd: process.cwd(), python: o.python, redact: o.redact });
+    .action(async (script: string, args: string[], o: { python?: string; redact: boolean; fine?: boolean; coarse?: boolean; loopKeep?: string }) => {
+      if (o.fine && o.coarse) throw new NowError("--fine and --coarse exclude each other");
+      process.exitCode = await runCommand(script, args, {
+        cwd: process.cwd(), python: o.python, redact: o.redact,
+        fine: o.fine ? true : o.coarse ? false : undefined,
+        loopKeep: o.loopKeep === undefined ? undefined : checkLoopKeep(o.loopKeep, "--loop-keep"),
+      });
     });
 
   p.command("list")
@@ -44,6 +55,7 @@ function program(): Command {
     .option("-e, --environment", "environment variables (secrets redacted)")
     .option("-a, --activations", "the activation tree")
     .option("-f, --files", "file accesses")
+    .option("-V, --values", "values and their dependencies (fine trials)")
     .option("--all", "with -a: do not collapse long runs of calls")
     .option("--json", "machine-readable output")
     .action((trial: string | undefined, o: Record<string, boolean>) => showCommand(trial, { ...o, cwd: process.cwd() }));
@@ -95,6 +107,37 @@ function program(): Command {
     .option("--json", "machine-readable report")
     .action((o: { dryRun?: boolean; json?: boolean }) => gcCommand({ ...o, cwd: process.cwd() }));
 
+  p.command("dataflow")
+    .description("the dataflow graph of a trial (values, activations, files), as Graphviz dot, JSON or Mermaid")
+    .argument("[trial]", "trial number, tag or UUID (default: the last)")
+    .option("--format <format>", "dot, json or mermaid", "dot")
+    .option("--activations-only", "only activations, linked where one's values fed another's")
+    .option("--files-only", "only files, linked where an input influenced an output")
+    .option("--hide-internals", "leave out _private names (their dependencies are kept through them)")
+    .option("--depth <n>", "activations nested deeper than n are folded into their ancestors; with --slice: how far back")
+    .option("--collapse-loops", "one node per line and target instead of one per value")
+    .option("--slice <what>", "backward slice from a file path, a variable name (its last value) or v<id>")
+    .action((trial: string | undefined, o: Record<string, string | boolean | undefined>) =>
+      dataflowCommand(trial, { ...(o as object), format: o.format as string, slice: o.slice as string | undefined, depth: o.depth as string | undefined, cwd: process.cwd() }));
+
+  p.command("influence")
+    .description("which input files may have influenced a file the trial wrote")
+    .usage("[options] [trial] <path>")
+    .argument("<trial-and-path...>", "[trial] (default: the last) and a file the trial wrote")
+    .option("-v, --verbose", "also the activations and values on the way")
+    .option("--json", "machine-readable output")
+    .action((words: string[], o: { verbose?: boolean; json?: boolean }) => {
+      if (words.length > 2) throw new NowError("usage: now influence [trial] <path>");
+      const [trial, file] = words.length === 2 ? words : [undefined, words[0]];
+      influenceCommand(trial, file, { ...o, cwd: process.cwd() });
+    });
+
+  p.command("query")
+    .description("read-only SQL over the store (tables: docs/STORE.md)")
+    .argument("<sql>", "one SELECT statement")
+    .option("--json", "rows as JSON")
+    .action((sql: string, o: { json?: boolean }) => queryCommand(sql, { ...o, cwd: process.cwd() }));
+
   p.command("demo")
     .description("copy the precipitation example to a fresh folder, record two trials, show them")
     .argument("[dir]", "where to put the example (default: a new temporary folder)")
@@ -107,6 +150,11 @@ function program(): Command {
 
 /** Entry point: bad input ends in one line on stderr and a non-zero exit, never a stack. */
 export async function main(argv: string[]): Promise<void> {
+  // `now dataflow | head`: a reader that stops early is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   try {
     await program().parseAsync(argv, { from: "user" });
   } catch (e) {

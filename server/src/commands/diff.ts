@@ -8,7 +8,7 @@ export interface DiffOptions { cwd: string; json?: boolean; fine?: boolean; env?
 export function diffCommand(refA: string, refB: string, opts: DiffOptions): void {
   const { db, root } = openProjectStore(opts.cwd);
   try {
-    const d = diffTrials(db, root, resolveTrial(db, refA), resolveTrial(db, refB));
+    const d = diffTrials(db, root, resolveTrial(db, refA), resolveTrial(db, refB), !!opts.fine);
     if (opts.json) return printJson({ ...d, a: publicTrial(d.a), b: publicTrial(d.b) });
     process.stdout.write(renderDiff(d, opts));
   } finally {
@@ -47,7 +47,14 @@ export function renderDiff(d: TrialDiff, opts: { fine?: boolean } = {}): string 
   }
   out.push("", d.activations.length ? "Activations per function:" : "Activations per function: the same");
   for (const c of d.activations) out.push(`  ${c.name}: ${c.before ?? 0} → ${c.after ?? 0}`);
-  if (opts.fine) out.push("", "Values: these trials were recorded without --fine; no line values to compare");
+  if (opts.fine) {
+    if (d.values === null) {
+      const coarse = [a, b].filter((t) => t.granularity !== "fine").map((t) => t.id);
+      out.push("", `Values: trial ${coarse.join(" and ")} ${coarse.length > 1 ? "were" : "was"} recorded coarse (now run --fine records values)`);
+    } else {
+      section(out, "Values (last value on each line)", d.values);
+    }
+  }
   return out.join("\n") + "\n";
 }
 

@@ -1,6 +1,6 @@
 import { fields, formatDuration, formatTime, shortHash, table } from "../format/text";
 import {
-  countActivations, countRows, getActivations, getDeployment, getEnvironment, getFileAccesses,
+  countActivations, countRows, countValues, getDependencies, getUnknownLines, getValues, getActivations, getDeployment, getEnvironment, getFileAccesses,
   getModules, getWarnings, type ActivationRow, type FileAccessRow, type TrialRow,
 } from "../store/queries";
 import type { DB } from "../store/database";
@@ -17,6 +17,7 @@ export interface ShowOptions {
   environment?: boolean;
   activations?: boolean;
   files?: boolean;
+  values?: boolean;
   all?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function showCommand(ref: string | undefined, opts: ShowOptions): void {
     if (opts.environment) out.push(environmentSection(db, t.id));
     if (opts.activations) out.push(activationsSection(getActivations(db, t.id), !!opts.all));
     if (opts.files) out.push(filesSection(getFileAccesses(db, t.id)));
+    if (opts.values) out.push(valuesSection(db, t));
     process.stdout.write(out.join("\n"));
   } finally {
     db.close();
@@ -49,6 +51,7 @@ function showJson(db: DB, t: TrialRow, opts: ShowOptions) {
     ...(opts.environment ? { environment: getEnvironment(db, t.id) } : {}),
     ...(opts.activations ? { activations: getActivations(db, t.id) } : {}),
     ...(opts.files ? { files: getFileAccesses(db, t.id) } : {}),
+    ...(opts.values ? { values: getValues(db, t.id), dependencies: getDependencies(db, t.id), unknown_lines: getUnknownLines(db, t.id) } : {}),
   };
 }
 
@@ -86,6 +89,10 @@ function summary(db: DB, t: TrialRow): string {
   pairs.push(["status", t.status + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "") + (t.signal ? `, killed by ${t.signal}` : "")]);
   if (t.stdout_chars !== null || t.stderr_chars !== null) {
     pairs.push(["output", `${t.stdout_chars ?? "?"} characters on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
+  }
+  if (t.granularity === "fine") {
+    const v = countValues(db, t.id);
+    pairs.push(["values", `${v.values} recorded` + (v.elided ? `, ${v.elided} more elided in loops (first and last kept)` : "") + " (-V)"]);
   }
   pairs.push([
     "recorded",
@@ -142,4 +149,22 @@ function filesSection(files: FileAccessRow[]): string {
 
 function indent(text: string): string {
   return text.split("\n").map((l) => (l ? "  " + l : l)).join("\n");
+}
+
+/** One line per value: where, what, and what it came from. */
+function valuesSection(db: DB, t: TrialRow): string {
+  if (t.granularity !== "fine") return "Values: none (a coarse trial; now run --fine records them)\n";
+  const values = getValues(db, t.id);
+  const deps = new Map<number, string[]>();
+  for (const d of getDependencies(db, t.id)) {
+    const src = d.source_kind === "value" ? `v${d.source_id}` : d.source_kind === "activation" ? `#${d.source_id}` : `file ${d.source_id}`;
+    deps.set(d.value_id, [...(deps.get(d.value_id) ?? []), src]);
+  }
+  const lines = values.map((v) => {
+    const from = deps.get(v.id);
+    const what = v.kind === "elided" ? `${v.target} … ${v.count} values elided` : `${v.target} = ${v.value}`;
+    return `  v${v.id} #${v.activation_id} L${v.line} ${what}${v.kind === "elided" ? "" : ` (${v.kind})`}${from ? `  <- ${from.join(", ")}` : ""}`;
+  });
+  const unknown = getUnknownLines(db, t.id).map((u) => `  #${u.activation_id} L${u.line} values unknown: ${u.reason}`);
+  return `Values (${values.length}):\n` + [...lines, ...unknown].join("\n") + "\n";
 }

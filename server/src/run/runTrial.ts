@@ -11,6 +11,7 @@ import { openDatabase, type DB } from "../store/database";
 import { getTrial, type TrialRow } from "../store/queries";
 import { createTrial } from "../store/writer";
 import { choosePython } from "./python";
+import { readConfig } from "../config";
 import { finishFromLog, recoverOrphanTrials } from "./recover";
 
 export interface RunRequest {
@@ -19,6 +20,9 @@ export interface RunRequest {
   cwd: string;
   python?: string;
   redact: boolean;
+  /** Fine granularity; undefined: the project's .now/config decides. */
+  fine?: boolean;
+  loopKeep?: number;
   env: NodeJS.ProcessEnv;
   /** How often the log is ingested while the script runs. */
   pollMs?: number;
@@ -51,6 +55,9 @@ export async function runTrial(req: RunRequest): Promise<RunResult> {
   const python = choosePython(root, req.python, req.env);
   const db = openDatabase(root, { create: true });
   try {
+    const config = readConfig(root);
+    const fine = req.fine ?? config.fine;
+    const loopKeep = req.loopKeep ?? config.loop_keep;
     recoverOrphanTrials(db, root);
     const uuid = randomUUID();
     const startedAt = Date.now() / 1000;
@@ -58,12 +65,13 @@ export async function runTrial(req: RunRequest): Promise<RunResult> {
       uuid, script: scriptAbs, argv: [req.script, ...req.args],
       command: ["now", "run", req.script, ...req.args].map(shellQuote).join(" "),
       python, cwd: req.cwd, root, startedAt, runnerPid: process.pid, runnerHost: os.hostname(),
-      granularity: "coarse",
+      granularity: fine ? "fine" : "coarse",
     });
     fs.mkdirSync(trialDir(root, uuid), { recursive: true });
     const log = eventLogPath(root, uuid);
     const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
     if (!req.redact) tracerArgs.push("--no-redact");
+    if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
     tracerArgs.push("--", req.script, ...req.args);
     const outcome = await supervise(db, trialId, root, log, python, tracerArgs, req);
     return { trial: getTrial(db, trialId)!, exitCode: outcome };

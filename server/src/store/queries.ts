@@ -175,3 +175,48 @@ export function getActivationCounts(db: DB, trialId: number): Map<string, number
   ).all(trialId) as { fn: string; n: number }[];
   return new Map(rows.map((r) => [r.fn, r.n]));
 }
+
+export interface ValueRow {
+  id: number; activation_id: number; line: number; col: number | null; target: string;
+  kind: string; value: string | null; count: number;
+}
+
+export function getValues(db: DB, trialId: number): ValueRow[] {
+  return db.prepare(
+    `SELECT id, activation_id, line, col, target, kind, value, count FROM value WHERE trial_id = ? ORDER BY id`,
+  ).all(trialId) as ValueRow[];
+}
+
+export interface DependencyRow { value_id: number; source_kind: "value" | "activation" | "file"; source_id: number }
+
+export function getDependencies(db: DB, trialId: number): DependencyRow[] {
+  return db.prepare(
+    `SELECT value_id, source_kind, source_id FROM dependency WHERE trial_id = ? ORDER BY value_id, source_kind, source_id`,
+  ).all(trialId) as DependencyRow[];
+}
+
+export function getUnknownLines(db: DB, trialId: number): { activation_id: number; line: number; reason: string }[] {
+  return db.prepare(`SELECT activation_id, line, reason FROM unknown_line WHERE trial_id = ? ORDER BY activation_id, line`)
+    .all(trialId) as { activation_id: number; line: number; reason: string }[];
+}
+
+export function countValues(db: DB, trialId: number): { values: number; elided: number } {
+  return db.prepare(
+    `SELECT coalesce(sum(kind <> 'elided'), 0) AS "values", coalesce(sum(CASE WHEN kind = 'elided' THEN count ELSE 0 END), 0) AS elided
+       FROM value WHERE trial_id = ?`,
+  ).get(trialId) as { values: number; elided: number };
+}
+
+/** The last value each (file, line, target) got in a trial, loop stand-ins left out. */
+export function lastValuesByLine(db: DB, trialId: number): Map<string, string | null> {
+  const rows = db.prepare(
+    `SELECT c.file AS file, v.line AS line, v.target AS target, v.value AS value
+       FROM value v
+       JOIN activation a ON a.trial_id = v.trial_id AND a.id = v.activation_id
+       JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE v.trial_id = ? AND v.kind <> 'elided' ORDER BY v.id`,
+  ).all(trialId) as { file: string; line: number; target: string; value: string | null }[];
+  const m = new Map<string, string | null>();
+  for (const r of rows) m.set(`${r.file}:${r.line} ${r.target}`, r.value);
+  return m;
+}

@@ -13,7 +13,8 @@
 --
 -- History:
 --   1  2026-11-26  trials, deployment, environment, modules, code objects, activations,
---                  file accesses, warnings; tags, notes, snapshots, heads.
+--                  file accesses, warnings; tags, notes, snapshots, heads; fine-grained
+--                  values and their dependencies.
 
 CREATE TABLE trial (
   id             INTEGER PRIMARY KEY,            -- the number users type: 1, 2, 3 …
@@ -162,3 +163,39 @@ CREATE TABLE head (
   script         TEXT PRIMARY KEY,
   trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE
 );
+
+-- Fine granularity: a value a target got (kind 'return' for an activation's return value,
+-- 'elided' for the stand-in of the loop values that were not kept; count says how many).
+CREATE TABLE value (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  id             INTEGER NOT NULL,
+  activation_id  INTEGER NOT NULL,
+  line           INTEGER NOT NULL,
+  col            INTEGER,
+  target         TEXT NOT NULL,
+  kind           TEXT NOT NULL,
+  value          TEXT,
+  count          INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (trial_id, id)
+) WITHOUT ROWID;
+
+-- What a value was computed from: another value, an activation (its return value), or a
+-- file access. Edges point from the source to the value.
+CREATE TABLE dependency (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  value_id       INTEGER NOT NULL,
+  source_kind    TEXT NOT NULL CHECK (source_kind IN ('value', 'activation', 'file')),
+  source_id      INTEGER NOT NULL,
+  PRIMARY KEY (trial_id, value_id, source_kind, source_id)
+) WITHOUT ROWID;
+-- An alias rewrites edges to an elided value: found by source.
+CREATE INDEX dependency_by_source ON dependency (trial_id, source_kind, source_id);
+
+-- Lines the tracer could not analyse: their values are unknown, not missing.
+CREATE TABLE unknown_line (
+  trial_id       INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+  activation_id  INTEGER NOT NULL,
+  line           INTEGER NOT NULL,
+  reason         TEXT NOT NULL,
+  PRIMARY KEY (trial_id, activation_id, line)
+) WITHOUT ROWID;

@@ -87,6 +87,12 @@ export class TrialWriter {
       endEv: p(`UPDATE trial SET status = ?, exit_code = ?, finished_at = started_at + ?,
                   exception_type = ?, exception_message = ?, traceback = ? WHERE id = ?`),
       offset: p(`UPDATE trial SET ingested_bytes = ? WHERE id = ?`),
+      value: p(`INSERT OR REPLACE INTO value (trial_id, id, activation_id, line, col, target, kind, value, count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      dep: p(`INSERT OR IGNORE INTO dependency VALUES (?, ?, ?, ?)`),
+      alias: p(`UPDATE OR IGNORE dependency SET source_id = ?
+                WHERE trial_id = ? AND source_kind = 'value' AND source_id = ?`),
+      unknown: p(`INSERT OR REPLACE INTO unknown_line VALUES (?, ?, ?, ?)`),
       warnCount: p(`SELECT count(*) AS n FROM trial_warning WHERE trial_id = ?`),
       // The log's `end` has already set status when the script ended normally; the
       // process's own exit code wins over it (an atexit handler may still os._exit).
@@ -196,6 +202,26 @@ export class TrialWriter {
         break;
       case "module":
         this.s.module.run(id, e.name, e.version, e.path === null ? null : this.rel(e.path), e.hash, e.local ? 1 : 0);
+        break;
+      case "value":
+      case "returned": {
+        const kind = e.e === "value" ? e.kind : "return";
+        const target = e.e === "value" ? e.target : "return";
+        const col = e.e === "value" ? e.col : null;
+        this.s.value.run(id, e.id, e.act, e.line, col, target, kind, e.value, 1);
+        for (const d of e.deps ?? []) this.s.dep.run(id, e.id, "value", d);
+        for (const a of e.calls ?? []) this.s.dep.run(id, e.id, "activation", a);
+        if (e.e === "value") for (const f of e.files ?? []) this.s.dep.run(id, e.id, "file", f);
+        break;
+      }
+      case "elided":
+        this.s.value.run(id, e.id, e.act, e.line, null, e.target, "elided", null, e.count);
+        break;
+      case "alias":
+        this.s.alias.run(e.to, id, e.id);
+        break;
+      case "unknown":
+        this.s.unknown.run(id, e.act, e.line, e.reason);
         break;
       case "output":
         this.s.output.run(e.stdout, e.stderr, id);

@@ -2,7 +2,7 @@ import { createTwoFilesPatch } from "diff";
 import { readBlob } from "../content";
 import type { DB } from "../store/database";
 import {
-  getActivationCounts, getDeployment, getEnvironment, getFileAccesses, getModules, type TrialRow,
+  getActivationCounts, getDeployment, getEnvironment, getFileAccesses, getModules, lastValuesByLine, type TrialRow,
 } from "../store/queries";
 
 export interface CodeChange {
@@ -39,10 +39,12 @@ export interface TrialDiff {
   files: FileChange[];
   activations: Change<number>[];
   duration: { before: number | null; after: number | null };
+  /** With --fine: the last value of each line and target, where it differs; null when a trial is coarse. */
+  values: Change<string>[] | null;
 }
 
 /** Everything that differs between two trials; equal parts are left out. */
-export function diffTrials(db: DB, root: string, a: TrialRow, b: TrialRow): TrialDiff {
+export function diffTrials(db: DB, root: string, a: TrialRow, b: TrialRow, fine = false): TrialDiff {
   return {
     a, b,
     code: codeChanges(db, root, a, b),
@@ -57,12 +59,19 @@ export function diffTrials(db: DB, root: string, a: TrialRow, b: TrialRow): Tria
     files: fileChanges(db, a, b),
     activations: changes(getActivationCounts(db, a.id), getActivationCounts(db, b.id)),
     duration: { before: a.duration, after: b.duration },
+    values: fine && a.granularity === "fine" && b.granularity === "fine"
+      ? changes(nullsAsText(lastValuesByLine(db, a.id)), nullsAsText(lastValuesByLine(db, b.id)))
+      : null,
   };
 }
 
 /** Imported modules by name; `__main__` is the script, whose change is in `code`. */
 function moduleVersions(db: DB, t: TrialRow): Map<string, string> {
   return new Map(getModules(db, t.id).filter((m) => m.name !== "__main__").map((m) => [m.name, moduleLabel(m)]));
+}
+
+function nullsAsText(m: Map<string, string | null>): Map<string, string> {
+  return new Map([...m].map(([k, v]) => [k, v ?? "?"]));
 }
 
 function moduleLabel(m: { version: string | null; hash: string | null; local: boolean }): string {

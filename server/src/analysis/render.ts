@@ -1,0 +1,38 @@
+import type { FlowGraph, FlowNode } from "./dataflow";
+import { labelOf } from "./dataflow";
+
+const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const cut = (s: string, n = 60) => (s.length <= n ? s : s.slice(0, n - 1) + "…");
+
+export function toDot(g: FlowGraph, name = "dataflow"): string {
+  const lines = [`digraph ${name} {`, "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'];
+  for (const [k, n] of g.nodes) lines.push(`  ${k} [label="${esc(cut(labelOf(n)))}", ${shape(n)}];`);
+  for (const [a, b] of g.edges()) lines.push(`  ${a} -> ${b};`);
+  lines.push("}");
+  return lines.join("\n") + "\n";
+}
+
+function shape(n: FlowNode): string {
+  if (n.kind === "activation") return 'shape=box, style="rounded"';
+  if (n.kind === "file") return `shape=note, style=filled, fillcolor="${n.writes ? "#f9d5a7" : "#cde4f5"}"`;
+  if (n.valueKind === "elided") return 'shape=ellipse, style=dashed';
+  return "shape=ellipse";
+}
+
+export function toMermaid(g: FlowGraph): string {
+  const q = (s: string) => `"${cut(s).replace(/"/g, "#quot;")}"`;
+  const lines = ["flowchart LR"];
+  for (const [k, n] of g.nodes) {
+    const label = q(labelOf(n));
+    lines.push(n.kind === "activation" ? `  ${k}[${label}]` : n.kind === "file" ? `  ${k}[/${label}/]` : `  ${k}(${label})`);
+  }
+  for (const [a, b] of g.edges()) lines.push(`  ${a} --> ${b}`);
+  return lines.join("\n") + "\n";
+}
+
+export function toJson(g: FlowGraph) {
+  return {
+    nodes: [...g.nodes].map(([key, n]) => ({ key, ...n, label: labelOf(n) })),
+    edges: g.edges().map(([from, to]) => ({ from, to })),
+  };
+}
