@@ -59,7 +59,7 @@ test("diff of the demo's two trials, and of an edited trial", () => {
     ["out.svg", false, true],
   ]);
   const fine = ok(["diff", "1", "3", "--fine"], dir);
-  assert.match(fine, /recorded without --fine/);
+  assert.match(fine, /Values: trial 1 and 3 were recorded coarse \(now run --fine records values\)/);
 });
 
 test("restore round trip: bytes identical, unsaved work backed up, history branches", () => {
