@@ -5,15 +5,8 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
-import { json, now, tempProject } from "./helpers";
+import { json, now, requireTool, tempProject } from "./helpers";
 
-/** A system tool a test needs: missing is a skip on a user's machine, a failure in CI. */
-export function requireTool(t: { skip: (msg: string) => void }, cmd: string): boolean {
-  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0) return true;
-  if (process.env.CI === "true") assert.fail(`${cmd} is missing (CI=true): .ci/setup installs it`);
-  t.skip(`${cmd} not installed`);
-  return false;
-}
 
 function demo(...extra: string[][]): string {
   const dir = path.join(tempProject("nowls-analysis-"), "demo");

@@ -6,7 +6,7 @@ import fs from "fs";
 import path from "path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { json, now, nowAsync, PYTHON as PYTHON_BIN, tempProject, writeFiles } from "./helpers";
+import { json, now, nowAsync, PYTHON as PYTHON_BIN, tempProject, writeFiles, integrity } from "./helpers";
 
 function project(files: Record<string, string>): string {
   const dir = tempProject();
@@ -32,14 +32,6 @@ function exited(child: ReturnType<typeof nowAsync>): Promise<{ code: number | nu
   return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr })));
 }
 
-function integrity(dir: string): string {
-  const db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
-  try {
-    return db.pragma("integrity_check", { simple: true }) as string;
-  } finally {
-    db.close();
-  }
-}
 
 test("bad input: one line on stderr, non-zero exit, nothing written", () => {
   const dir = project({ "ok.py": "print('ok')\n" });

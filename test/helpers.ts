@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
+import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -68,4 +70,22 @@ export function matchesExpected(actual: string, expectedFile: string): { ok: boo
   if (!fs.existsSync(expectedFile)) return { ok: false, expected: `(missing ${expectedFile}; UPDATE_EXPECTED=1 writes it)` };
   const expected = fs.readFileSync(expectedFile, "utf8");
   return { ok: expected === actual, expected };
+}
+
+/** PRAGMA integrity_check of a project's store ("ok" when sound). */
+export function integrity(dir: string): string {
+  const db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
+  try {
+    return db.pragma("integrity_check", { simple: true }) as string;
+  } finally {
+    db.close();
+  }
+}
+
+/** A system tool a test needs: missing is a skip on a user's machine, a failure in CI. */
+export function requireTool(t: { skip: (msg: string) => void }, cmd: string): boolean {
+  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0) return true;
+  if (process.env.CI === "true") assert.fail(`${cmd} is missing (CI=true): .ci/setup installs it`);
+  t.skip(`${cmd} not installed`);
+  return false;
 }

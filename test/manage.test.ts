@@ -5,8 +5,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { json, matchesExpected, normalize, now, REPO, tempProject } from "./helpers";
+import { json, matchesExpected, normalize, now, REPO, tempProject, integrity } from "./helpers";
 
 const EXPECTED = path.join(REPO, "test", "expected");
 
@@ -31,14 +30,6 @@ function expectText(actual: string, name: string): void {
 const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f));
 const original = (f: string) => fs.readFileSync(path.join(REPO, "examples", "precipitation", f));
 
-function integrity(dir: string): string {
-  const db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
-  try {
-    return db.pragma("integrity_check", { simple: true }) as string;
-  } finally {
-    db.close();
-  }
-}
 
 function edit(dir: string): void {
   const script = path.join(dir, "experiment.py");
