@@ -1,12 +1,12 @@
 // The CLI end to end with the real tracer: error paths, killed processes, concurrency,
 // redaction, deep recursion.
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { json, now, nowAsync, PYTHON as PYTHON_BIN, tempProject, writeFiles, integrity } from "./helpers";
+import { json, now, nowAsync, NOW, PYTHON as PYTHON_BIN, tempProject, writeFiles, integrity } from "./helpers";
 
 function project(files: Record<string, string>): string {
   const dir = tempProject();
@@ -235,11 +235,9 @@ test("Ctrl-C reaches the script as KeyboardInterrupt; now run waits, keeps the t
   const dir = project({
     "loop.py": "import time\nopen('ready.txt', 'w').close()\nwhile True:\n    time.sleep(0.05)\n",
   });
-  const { spawn } = await import("child_process");
-  const { NOW, PYTHON } = await import("./helpers");
   // A process group of its own, as a terminal's foreground job: SIGINT goes to all of it.
   const child = spawn(process.execPath, [NOW, "run", "loop.py"], {
-    cwd: dir, env: { ...process.env, NOW_PYTHON: PYTHON }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+    cwd: dir, env: { ...process.env, NOW_PYTHON: PYTHON_BIN }, stdio: ["ignore", "pipe", "pipe"], detached: true,
   });
   const done = exited(child as ReturnType<typeof nowAsync>);
   await waitFor(() => fs.existsSync(path.join(dir, "ready.txt")));

@@ -8,6 +8,7 @@ import { showCommand } from "./commands/show";
 import { diffCommand } from "./commands/diff";
 import { dataflowCommand, influenceCommand } from "./commands/dataflow";
 import { queryCommand } from "./commands/query";
+import { daemonCommand } from "./commands/daemon";
 import { gcCommand } from "./commands/gc";
 import { historyCommand } from "./commands/history";
 import { restoreCommand } from "./commands/restore";
@@ -137,6 +138,16 @@ function program(): Command {
     .argument("<sql>", "one SELECT statement")
     .option("--json", "rows as JSON")
     .action((sql: string, o: { json?: boolean }) => queryCommand(sql, { ...o, cwd: process.cwd() }));
+
+  p.command("daemon")
+    .description("the project's daemon: start (foreground, the default), status or stop")
+    .argument("[action]", "start, status or stop")
+    .option("--root <dir>", "the project root (default: found from the current folder)")
+    .option("--idle <seconds>", "with start: exit after this long without clients (default 1800; 0: never)")
+    .option("--json", "with status: machine-readable")
+    .action(async (action: string | undefined, o: { root?: string; idle?: string; json?: boolean }) => {
+      process.exitCode = await daemonCommand(action, { ...o, cwd: process.cwd() });
+    });
 
   p.command("demo")
     .description("copy the precipitation example to a fresh folder, record two trials, show them")

@@ -28,7 +28,7 @@ export async function demoCommand(dir: string | undefined, opts: { python?: stri
   for (const args of [["2013", "2014"], ["2013", "2015"]]) {
     say(`\n$ now run experiment.py ${args.join(" ")}`);
     const { trial, exitCode } = await runTrial({
-      script: "experiment.py", args, cwd: target, python: opts.python, redact: true, env: process.env,
+      script: "experiment.py", args, cwd: target, python: opts.python, redact: true, env: process.env, foreground: true,
     });
     say(`now: trial ${trial.id} ${trial.status}`);
     status ||= exitCode;

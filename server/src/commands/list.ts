@@ -30,6 +30,7 @@ export function statusText(t: TrialRow): string {
   if (t.kind === "backup") return "backup";
   if (t.status === "failed") return `failed (${t.exit_code ?? "?"})`;
   if (t.status === "interrupted") return t.signal ? `interrupted (${t.signal})` : "interrupted";
+  if (t.status === "cancelled") return "cancelled";
   return t.status;
 }
 

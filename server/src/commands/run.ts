@@ -14,7 +14,7 @@ export interface RunOptions {
 export async function runCommand(script: string, args: string[], opts: RunOptions): Promise<number> {
   const { trial, exitCode } = await runTrial({
     script, args, cwd: opts.cwd, python: opts.python, redact: opts.redact, env: process.env,
-    fine: opts.fine, loopKeep: opts.loopKeep,
+    fine: opts.fine, loopKeep: opts.loopKeep, foreground: true,
   });
   process.stderr.write(
     `now: trial ${trial.id} ${statusText(trial)} in ${formatDuration(trial.duration)} (now show ${trial.id})\n`,

@@ -1,3 +1,4 @@
+import type { TraceEvent } from "../../../protocol/events";
 import type { DB } from "../store/database";
 import { TrialWriter } from "../store/writer";
 import { readEvents } from "./logReader";
@@ -9,7 +10,11 @@ import { readEvents } from "./logReader";
 export class Ingester {
   private readonly writer: TrialWriter;
 
-  constructor(db: DB, trialId: number, root: string, private readonly logFile: string, private offset: number) {
+  constructor(
+    db: DB, trialId: number, root: string, private readonly logFile: string, private offset: number,
+    /** Sees each batch after it is stored (progress reports). */
+    private readonly onEvents?: (events: TraceEvent[]) => void,
+  ) {
     this.writer = new TrialWriter(db, trialId, root);
   }
 
@@ -19,6 +24,7 @@ export class Ingester {
     if (chunk.offset === this.offset && chunk.problems.length === 0) return 0;
     this.writer.apply(chunk.events, chunk.problems, chunk.offset);
     this.offset = chunk.offset;
+    this.onEvents?.(chunk.events);
     return chunk.events.length;
   }
 

@@ -37,7 +37,7 @@ export function finishFromLog(
   db: DB,
   t: TrialRow,
   root: string,
-  end: { status: "finished" | "failed" | "interrupted"; exitCode: number | null; signal: string | null },
+  end: { status: "finished" | "failed" | "interrupted" | "cancelled"; exitCode: number | null; signal: string | null },
 ): void {
   const log = eventLogPath(root, t.uuid);
   const ingester = new Ingester(db, t.id, root, log, t.ingested_bytes);

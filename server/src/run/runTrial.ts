@@ -1,8 +1,10 @@
-import { spawn } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import { randomUUID } from "crypto";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import type { TraceEvent } from "../../../protocol/events";
+import { readConfig } from "../config";
 import { NowError } from "../errors";
 import { shellQuote } from "../format/text";
 import { Ingester } from "../ingest/ingester";
@@ -11,7 +13,6 @@ import { openDatabase, type DB } from "../store/database";
 import { getTrial, type TrialRow } from "../store/queries";
 import { createTrial } from "../store/writer";
 import { choosePython } from "./python";
-import { readConfig } from "../config";
 import { finishFromLog, recoverOrphanTrials } from "./recover";
 
 export interface RunRequest {
@@ -26,9 +27,22 @@ export interface RunRequest {
   env: NodeJS.ProcessEnv;
   /** How often the log is ingested while the script runs. */
   pollMs?: number;
-  /** Where the script's stdio goes; the terminal by default. */
-  stdio?: "inherit" | "ignore" | "pipe";
-  onSpawn?: (pid: number, trialId: number) => void;
+  /**
+   * Where the script's stdio goes: the terminal (inherit) for `now run`; files in the
+   * trial's folder (stdout.txt, stderr.txt) when a daemon runs it for an editor.
+   */
+  stdio?: "inherit" | "files";
+  /** Whether this process handles Ctrl-C for the script (a terminal `now run`). */
+  foreground?: boolean;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  trial: number;
+  events: number;
+  /** The function the script entered last. */
+  current: string | null;
+  elapsed: number;
 }
 
 export interface RunResult {
@@ -37,11 +51,25 @@ export interface RunResult {
   exitCode: number;
 }
 
-/**
- * Runs one trial: creates its row, starts the tracer, ingests its event log while it runs
- * and finishes the row when the process ends, however it ends.
- */
+export interface RunningTrial {
+  trialId: number;
+  root: string;
+  pid: number | undefined;
+  done: Promise<RunResult>;
+  /** Stops the script; the trial is kept, marked cancelled. */
+  cancel(): void;
+}
+
+/** Runs one trial to its end (see startTrial). */
 export async function runTrial(req: RunRequest): Promise<RunResult> {
+  return (await startTrial(req)).done;
+}
+
+/**
+ * Starts one trial: creates its row, starts the tracer, ingests its event log while it
+ * runs and finishes the row when the process ends, however it ends.
+ */
+export async function startTrial(req: RunRequest): Promise<RunningTrial> {
   const scriptAbs = path.resolve(req.cwd, req.script);
   let stat: fs.Stats;
   try {
@@ -60,11 +88,10 @@ export async function runTrial(req: RunRequest): Promise<RunResult> {
     const loopKeep = req.loopKeep ?? config.loop_keep;
     recoverOrphanTrials(db, root);
     const uuid = randomUUID();
-    const startedAt = Date.now() / 1000;
     const trialId = createTrial(db, {
       uuid, script: scriptAbs, argv: [req.script, ...req.args],
       command: ["now", "run", req.script, ...req.args].map(shellQuote).join(" "),
-      python, cwd: req.cwd, root, startedAt, runnerPid: process.pid, runnerHost: os.hostname(),
+      python, cwd: req.cwd, root, startedAt: Date.now() / 1000, runnerPid: process.pid, runnerHost: os.hostname(),
       granularity: fine ? "fine" : "coarse",
     });
     fs.mkdirSync(trialDir(root, uuid), { recursive: true });
@@ -73,54 +100,87 @@ export async function runTrial(req: RunRequest): Promise<RunResult> {
     if (!req.redact) tracerArgs.push("--no-redact");
     if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
     tracerArgs.push("--", req.script, ...req.args);
-    const outcome = await supervise(db, trialId, root, log, python, tracerArgs, req);
-    return { trial: getTrial(db, trialId)!, exitCode: outcome };
-  } finally {
+    return supervise(db, trialId, root, uuid, log, python, tracerArgs, req);
+  } catch (e) {
     db.close();
+    throw e;
   }
 }
 
 function supervise(
-  db: DB, trialId: number, root: string, log: string, python: string, args: string[], req: RunRequest,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ingester = new Ingester(db, trialId, root, log, 0);
-    const child = spawn(python, args, { cwd: req.cwd, env: req.env, stdio: req.stdio ?? "inherit" });
-    // Ctrl-C reaches the whole process group: Python turns it into KeyboardInterrupt and
-    // ends the trial itself; `now run` waits for that instead of dying first.
-    const ignore = () => {};
-    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    const onTerm = forward("SIGTERM");
-    const onHup = forward("SIGHUP");
+  db: DB, trialId: number, root: string, uuid: string, log: string, python: string, args: string[], req: RunRequest,
+): RunningTrial {
+  const started = Date.now();
+  let events = 0;
+  let current: string | null = null;
+  const names = new Map<number, string>();
+  const ingester = new Ingester(db, trialId, root, log, 0, (batch: TraceEvent[]) => {
+    for (const e of batch) {
+      if (e.e === "code") names.set(e.code, e.qualname);
+      else if (e.e === "call") current = names.get(e.code) ?? current;
+    }
+    events += batch.length;
+    req.onProgress?.({ trial: trialId, events, current, elapsed: (Date.now() - started) / 1000 });
+  });
+  let stdio: ("inherit" | "ignore" | number)[] | "inherit" = "inherit";
+  const fds: number[] = [];
+  if (req.stdio === "files") {
+    const dir = trialDir(root, uuid);
+    fds.push(fs.openSync(path.join(dir, "stdout.txt"), "w"), fs.openSync(path.join(dir, "stderr.txt"), "w"));
+    stdio = ["ignore", fds[0], fds[1]];
+  }
+  let cancelled = false;
+  const child: ChildProcess = spawn(python, args, { cwd: req.cwd, env: req.env, stdio });
+  for (const fd of fds) fs.closeSync(fd);
+  // Ctrl-C reaches the whole process group: Python turns it into KeyboardInterrupt and
+  // ends the trial itself; a terminal `now run` waits for that instead of dying first.
+  const ignore = () => {};
+  const onTerm = () => child.kill("SIGTERM");
+  const onHup = () => child.kill("SIGHUP");
+  if (req.foreground) {
     process.on("SIGINT", ignore);
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", onHup);
-    const timer = setInterval(() => safePoll(ingester), req.pollMs ?? 100);
-    const cleanup = () => {
-      clearInterval(timer);
+  }
+  const timer = setInterval(() => safePoll(ingester), req.pollMs ?? 100);
+  const cleanup = () => {
+    clearInterval(timer);
+    if (req.foreground) {
       process.off("SIGINT", ignore);
       process.off("SIGTERM", onTerm);
       process.off("SIGHUP", onHup);
+    }
+  };
+  const done = new Promise<RunResult>((resolve, reject) => {
+    const finish = (status: "finished" | "failed" | "interrupted" | "cancelled", exitCode: number | null, signal: string | null) => {
+      finishFromLog(db, getTrial(db, trialId)!, root, { status, exitCode, signal });
+      const trial = getTrial(db, trialId)!;
+      db.close();
+      return trial;
     };
-    child.on("spawn", () => req.onSpawn?.(child.pid!, trialId));
     child.on("error", (err) => {
       cleanup();
-      const t = getTrial(db, trialId)!;
-      finishFromLog(db, t, root, { status: "interrupted", exitCode: null, signal: null });
+      finish("interrupted", null, null);
       const code = (err as NodeJS.ErrnoException).code;
       reject(new NowError(code === "ENOENT" ? `cannot run Python: ${python} not found` : `cannot run ${python}: ${err.message}`));
     });
     child.on("exit", (code, signal) => {
       cleanup();
-      const t = getTrial(db, trialId)!;
-      finishFromLog(db, t, root, {
-        status: code === 0 ? "finished" : signal ? "interrupted" : "failed",
-        exitCode: code,
-        signal,
-      });
-      resolve(code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0));
+      const status = cancelled ? "cancelled" : code === 0 ? "finished" : signal ? "interrupted" : "failed";
+      const trial = finish(status, code, signal);
+      resolve({ trial, exitCode: code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0) });
     });
   });
+  return {
+    trialId, root, pid: child.pid, done,
+    cancel() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      cancelled = true;
+      child.kill("SIGTERM");
+      // A script that ignores SIGTERM is stopped for good a moment later.
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
+    },
+  };
 }
 
 function safePoll(ingester: Ingester): void {

@@ -13,7 +13,7 @@ export interface TrialRow {
   root: string;
   granularity: string;
   kind: "run" | "backup";
-  status: "running" | "finished" | "failed" | "interrupted";
+  status: "running" | "finished" | "failed" | "interrupted" | "cancelled";
   exit_code: number | null;
   signal: string | null;
   started_at: number;

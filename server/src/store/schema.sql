@@ -30,7 +30,7 @@ CREATE TABLE trial (
   kind           TEXT NOT NULL DEFAULT 'run'
                  CHECK (kind IN ('run', 'backup')),  -- backup: files saved by `now restore`
   status         TEXT NOT NULL
-                 CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+                 CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'cancelled')),
   exit_code      INTEGER,                        -- NULL when killed by a signal
   signal         TEXT,                           -- e.g. 'SIGKILL' for an interrupted trial
   started_at     REAL NOT NULL,

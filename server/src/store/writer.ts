@@ -39,7 +39,8 @@ export function createTrial(db: DB, t: NewTrial): number {
 }
 
 export interface TrialEnd {
-  status: "finished" | "failed" | "interrupted";
+  /** "cancelled" overrides what the log says: the user stopped it. */
+  status: "finished" | "failed" | "interrupted" | "cancelled";
   exitCode: number | null;
   signal: string | null;
   finishedAt: number;
@@ -97,7 +98,7 @@ export class TrialWriter {
       // The log's `end` has already set status when the script ended normally; the
       // process's own exit code wins over it (an atexit handler may still os._exit).
       finish: p(`UPDATE trial SET
-                   status = CASE WHEN status = 'running' THEN @status ELSE status END,
+                   status = CASE WHEN status = 'running' OR @status = 'cancelled' THEN @status ELSE status END,
                    exit_code = COALESCE(@exitCode, exit_code), signal = @signal,
                    finished_at = COALESCE(finished_at, @finishedAt)
                  WHERE id = @trial`),

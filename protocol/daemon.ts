@@ -1,0 +1,68 @@
+// JSON-RPC methods of the project daemon (`now daemon`), spoken over the Unix socket
+// `.now/daemon.sock` with LSP-style framing (Content-Length headers). Documented in
+// protocol/README.md, section "The daemon's JSON-RPC methods".
+
+export const DAEMON_PROTOCOL_VERSION = 1;
+
+export interface DaemonStatus {
+  protocol: number;
+  version: string;
+  pid: number;
+  root: string;
+  uptime: number;
+  clients: number;
+  watchedFiles: number;
+  indexedFiles: number;
+  runningTrials: number[];
+}
+
+export interface RunParams {
+  script: string;
+  args?: string[];
+  cwd?: string;
+  python?: string;
+  fine?: boolean;
+  /** A token chosen by the client: progress notifications carry it. */
+  progressToken?: string;
+}
+
+export interface TrialSummary {
+  id: number;
+  uuid: string;
+  script: string;
+  argv: string[];
+  status: string;
+  exit_code: number | null;
+  started_at: number;
+  duration: number | null;
+}
+
+export interface RunResult { trial: TrialSummary; exitCode: number }
+
+export interface ProgressParams {
+  token: string | null;
+  trial: number;
+  events: number;
+  current: string | null;
+  elapsed: number;
+}
+
+export interface TrialFinishedParams { trial: TrialSummary }
+
+export const Methods = {
+  status: "daemon/status",
+  stop: "daemon/stop",
+  trials: "trials/list",
+  trial: "trials/get",
+  run: "trial/run",
+  cancel: "trial/cancel",
+  /** Tells the daemon a terminal `now run` started a trial, so it can follow it. */
+  follow: "trial/follow",
+  definitions: "index/definitions",
+  files: "index/files",
+} as const;
+
+export const Notifications = {
+  progress: "trial/progress",
+  finished: "trial/finished",
+} as const;

@@ -1,0 +1,242 @@
+import fs from "fs";
+import net from "net";
+import {
+  createMessageConnection, ResponseError, ErrorCodes, SocketMessageReader, SocketMessageWriter, type MessageConnection,
+} from "vscode-jsonrpc/node";
+import {
+  DAEMON_PROTOCOL_VERSION, Methods, Notifications, type DaemonStatus, type RunParams, type TrialSummary,
+} from "../../../protocol/daemon";
+import { NowError } from "../errors";
+import { Ingester } from "../ingest/ingester";
+import { eventLogPath } from "../paths";
+import { finishFromLog } from "../run/recover";
+import { startTrial, type RunningTrial } from "../run/runTrial";
+import { openDatabase, type DB } from "../store/database";
+import { getTrial, listTrials, type TrialRow } from "../store/queries";
+import { resolveTrial } from "../commands/common";
+import { acquireLock, releaseLock } from "./lock";
+import { DaemonLog } from "./log";
+import { lockPath, logPath, socketPath } from "./paths";
+import { ProjectWatcher } from "./watcher";
+
+export const VERSION = "0.1.0";
+
+/** A trial a terminal runs and the daemon ingests. */
+interface Followed { followed: Ingester; timer: NodeJS.Timeout }
+
+export interface DaemonOptions {
+  /** Exit after this long with no client and no running trial (0: never). */
+  idleSeconds: number;
+  echoLog?: boolean;
+}
+
+export function summary(t: TrialRow): TrialSummary {
+  return {
+    id: t.id, uuid: t.uuid, script: t.script, argv: t.argv, status: t.status, exit_code: t.exit_code,
+    started_at: t.started_at, duration: t.duration,
+  };
+}
+
+/**
+ * The project daemon: one per root. It owns the socket, the watcher and the index, runs
+ * trials for clients and follows the ones terminals run, and tells every client when a
+ * trial ends. Everything it knows about trials is in the store, so killing it loses
+ * nothing: a new daemon starts from the store.
+ */
+export class Daemon {
+  private server: net.Server | null = null;
+  private readonly clients = new Set<MessageConnection>();
+  private readonly running = new Map<number, RunningTrial | Followed>();
+  private readonly started = Date.now();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private db!: DB;
+  readonly log: DaemonLog;
+  readonly watcher: ProjectWatcher;
+  private stopping = false;
+  /** What to do once stopped (the CLI exits the process). */
+  onStopped: () => void = () => {};
+
+  constructor(readonly root: string, private readonly opts: DaemonOptions) {
+    this.log = new DaemonLog(logPath(root), opts.echoLog);
+    this.watcher = new ProjectWatcher(root, this.log);
+  }
+
+  /** Listens; throws a NowError if another daemon already serves this root. */
+  async start(): Promise<void> {
+    const lock = acquireLock(lockPath(this.root));
+    if (!lock.ok) throw new NowError(`a daemon already runs for ${this.root} (pid ${lock.pid})`);
+    this.db = openDatabase(this.root, { create: true });
+    const sock = socketPath(this.root);
+    fs.rmSync(sock, { force: true }); // a killed daemon's socket: we hold the lock now
+    // The socket is created with mode 0600: only this user may connect.
+    const oldMask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server = net.createServer((s) => this.accept(s));
+        this.server.once("error", reject);
+        this.server.listen(sock, () => resolve());
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    await this.watcher.start();
+    this.log.write(`daemon ${VERSION} serving ${this.root} on ${sock}`);
+    this.armIdle();
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket), {
+      error: (m) => this.log.write(`client: ${m}`), warn: (m) => this.log.write(`client: ${m}`),
+      info: () => {}, log: () => {},
+    });
+    this.clients.add(conn);
+    this.disarmIdle();
+    this.log.write(`client connected (${this.clients.size} now)`);
+    conn.onError(([err]) => this.log.write(`client sent something unreadable: ${err.message}`));
+    conn.onClose(() => {
+      this.clients.delete(conn);
+      this.log.write(`client left (${this.clients.size} now)`);
+      this.armIdle();
+    });
+    socket.on("error", (e) => this.log.write(`client socket: ${e.message}`));
+    const handle = <P, R>(method: string, fn: (p: P, conn: MessageConnection) => R | Promise<R>) =>
+      conn.onRequest(method, async (p: P) => {
+        try {
+          return await fn(p ?? ({} as P), conn);
+        } catch (e) {
+          if (e instanceof NowError) throw new ResponseError(ErrorCodes.InvalidParams, e.message);
+          this.log.write(`${method} failed: ${(e as Error).stack ?? e}`);
+          throw new ResponseError(ErrorCodes.InternalError, (e as Error).message);
+        }
+      });
+    handle(Methods.status, () => this.status());
+    handle(Methods.stop, () => {
+      // Let the answer reach the client before its connection is closed.
+      setTimeout(() => void this.stop("asked to stop").then(() => this.onStopped()), 50);
+      return { stopping: true };
+    });
+    handle(Methods.trials, () => listTrials(this.db).map(summary));
+    handle(Methods.trial, (p: { trial?: string | number }) => summary(resolveTrial(this.db, p.trial === undefined ? undefined : String(p.trial))));
+    handle(Methods.run, (p: RunParams, c) => this.run(p, c));
+    handle(Methods.cancel, (p: { trial: number }) => this.cancel(p.trial));
+    handle(Methods.follow, (p: { trial: number }) => this.follow(p.trial));
+    handle("trial/ended", (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
+    handle(Methods.files, () => this.watcher.files());
+    handle(Methods.definitions, (p: { path: string }) => this.watcher.definitions(p.path));
+    conn.listen();
+  }
+
+  status(): DaemonStatus {
+    return {
+      protocol: DAEMON_PROTOCOL_VERSION, version: VERSION, pid: process.pid, root: this.root,
+      uptime: (Date.now() - this.started) / 1000, clients: this.clients.size,
+      watchedFiles: this.watcher.size(), indexedFiles: this.watcher.indexedCount(),
+      runningTrials: [...this.running.keys()],
+    };
+  }
+
+  /** A trial for a client: its output goes to files in the trial's folder. */
+  private async run(p: RunParams, conn: MessageConnection) {
+    if (typeof p.script !== "string" || !p.script) throw new NowError("trial/run needs a script");
+    const trial = await startTrial({
+      script: p.script, args: p.args ?? [], cwd: p.cwd ?? this.root, python: p.python, fine: p.fine,
+      redact: true, env: process.env, stdio: "files",
+      onProgress: (pr) => conn.sendNotification(Notifications.progress, { token: p.progressToken ?? null, ...pr }),
+    });
+    this.running.set(trial.trialId, trial);
+    this.disarmIdle();
+    this.log.write(`trial ${trial.trialId} started: ${p.script}`);
+    try {
+      const result = await trial.done;
+      this.broadcastFinished(result.trial);
+      return { trial: summary(result.trial), exitCode: result.exitCode };
+    } finally {
+      this.running.delete(trial.trialId);
+      this.armIdle();
+    }
+  }
+
+  private cancel(id: number) {
+    const t = this.running.get(id);
+    if (!t || !("cancel" in t)) throw new NowError(`trial ${id} is not running in this daemon`);
+    t.cancel();
+    this.log.write(`trial ${id} cancelled`);
+    return { cancelling: id };
+  }
+
+  /** A terminal's `now run` hands its trial's ingestion to the daemon. */
+  private follow(id: number) {
+    const t = getTrial(this.db, id);
+    if (!t) throw new NowError(`no trial ${id}`);
+    if (t.status !== "running") throw new NowError(`trial ${id} is not running`);
+    const started = Date.now();
+    let events = 0;
+    const ingester = new Ingester(this.db, id, this.root, eventLogPath(this.root, t.uuid), t.ingested_bytes, (batch) => {
+      events += batch.length;
+      for (const c of this.clients) c.sendNotification(Notifications.progress, { token: null, trial: id, events, current: null, elapsed: (Date.now() - started) / 1000 });
+    });
+    const timer = setInterval(() => {
+      try {
+        ingester.poll();
+      } catch (e) {
+        this.log.write(`trial ${id}: ingest deferred: ${(e as Error).message}`);
+      }
+    }, 100);
+    this.running.set(id, { followed: ingester, timer });
+    this.disarmIdle();
+    this.log.write(`following trial ${id} run from a terminal`);
+    return { following: id };
+  }
+
+  private ended(p: { trial: number; exitCode: number | null; signal: string | null }) {
+    const f = this.running.get(p.trial);
+    if (!f || !("followed" in f)) throw new NowError(`trial ${p.trial} is not followed by this daemon`);
+    clearInterval(f.timer);
+    this.running.delete(p.trial);
+    const t = getTrial(this.db, p.trial)!;
+    finishFromLog(this.db, t, this.root, {
+      status: p.exitCode === 0 ? "finished" : p.signal ? "interrupted" : "failed", exitCode: p.exitCode, signal: p.signal,
+    });
+    const done = getTrial(this.db, p.trial)!;
+    this.broadcastFinished(done);
+    this.armIdle();
+    return summary(done);
+  }
+
+  private broadcastFinished(t: TrialRow): void {
+    this.log.write(`trial ${t.id} ${t.status}`);
+    for (const c of this.clients) c.sendNotification(Notifications.finished, { trial: summary(t) });
+  }
+
+  private armIdle(): void {
+    if (this.opts.idleSeconds <= 0 || this.clients.size > 0 || this.running.size > 0 || this.stopping) return;
+    this.disarmIdle();
+    this.idleTimer = setTimeout(() => void this.stop(`idle for ${this.opts.idleSeconds} s`).then(() => this.onStopped()), this.opts.idleSeconds * 1000);
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.write(`stopping: ${reason}`);
+    // Trials run for clients are stopped; followed ones go on in their terminal, which
+    // finishes their ingestion itself when it cannot reach us.
+    for (const t of this.running.values()) {
+      if ("cancel" in t) t.cancel();
+      else clearInterval(t.timer);
+    }
+    await Promise.all([...this.running.values()].map((t) => ("done" in t ? t.done.catch(() => undefined) : undefined)));
+    for (const c of this.clients) c.dispose();
+    await this.watcher.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    fs.rmSync(socketPath(this.root), { force: true });
+    releaseLock(lockPath(this.root));
+    this.db.close();
+    this.log.write("stopped");
+    this.log.close();
+  }
+}
