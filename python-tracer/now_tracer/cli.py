@@ -23,7 +23,7 @@ from now_tracer.runner import ScriptRunner
 from now_tracer.trial import Trial, read_source
 
 PROG = "now_tracer"
-_WITH_VALUE = ("--root", "--trial", "--log")
+_WITH_VALUE = ("--root", "--trial", "--log", "--loop-keep")
 
 
 class UsageError(Exception):
@@ -41,7 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trial", help="trial uuid (default: a new uuid4)")
     p.add_argument("--log", help="event log path (default: ROOT/.now/trials/UUID/events.jsonl)")
     p.add_argument("--no-redact", action="store_true", help="record environment variables unredacted")
+    p.add_argument("--fine", action="store_true", help="fine granularity: values of assignments and their dependencies")
+    p.add_argument(
+        "--loop-keep", type=_loop_keep, default=3, metavar="K",
+        help="fine mode: values kept per loop target and activation, first K and last K (default 3)",
+    )
     return p
+
+
+def _loop_keep(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        k = -1
+    if k < 0:
+        raise argparse.ArgumentTypeError("must be an integer >= 0, not %r" % text)
+    return k
 
 
 def split_argv(argv):
@@ -127,7 +142,7 @@ def main(launcher: str = "module", preloaded=None) -> None:
         trial_id = str(uuid.uuid4())
     log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
 
-    trial = Trial(root, trial_id, log_path, redact=not ns.no_redact)
+    trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep)
     runner = ScriptRunner(trial, script, args, launcher)
     # The whole tracer is set up (every module it needs imported) before
     # sys.path[0] becomes the script's folder, where a project's own

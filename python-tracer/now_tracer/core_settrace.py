@@ -63,6 +63,7 @@ RETURN_CONST = _OP.get("RETURN_CONST", -1)
 YIELD_VALUE = _OP["YIELD_VALUE"]
 YIELD_FROM = _OP.get("YIELD_FROM", -1)
 RESUME = _OP.get("RESUME", -1)
+FOR_ITER = _OP["FOR_ITER"]
 
 _GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # GENERATOR, COROUTINE, ITERABLE_COROUTINE, ASYNC_GENERATOR
 # 3.12 inlines list/set/dict comprehensions; skipping their frames elsewhere
@@ -111,8 +112,10 @@ class _CodeMeta:
 class SettraceCore:
     name = "settrace"
 
-    def __init__(self, recorder, is_project, warn) -> None:
+    def __init__(self, recorder, is_project, warn, fine=None) -> None:
         self.recorder = recorder
+        # fine.FineRecorder in fine mode: line events and values (see _build_fine)
+        self.fine = fine
         self._is_project = is_project
         self._warn = warn
         # id(frame) -> [activation, code, exc_value, exc_lasti, exc_mark, meta]
@@ -127,7 +130,7 @@ class SettraceCore:
         return self._state[0]
 
     def start(self) -> None:
-        self._global = self._build()
+        self._global = self._build() if self.fine is None else self._build_fine()
         self._state[0] = True
         threading.settrace(self._global)
         sys.settrace(self._global)
@@ -146,6 +149,18 @@ class SettraceCore:
                 return e[0]
             frame = frame.f_back
         return None
+
+    def note_file(self, frame, access) -> None:
+        """Fine mode: a file access opened while `frame` (or the nearest project
+        frame under it) runs belongs to that activation's current statement."""
+        frames = self.frames
+        while frame is not None:
+            e = frames.get(id(frame))
+            if e is not None and e[1] is frame.f_code:
+                if len(e) > 6:
+                    self.fine.note_file(e[6], access)
+                return
+            frame = frame.f_back
 
     # -- the trace functions -----------------------------------------------------
     def _build(self):
@@ -279,6 +294,256 @@ class SettraceCore:
         def _thread_start(frame, code):
             # Thread.start() called: remember which activation started the
             # thread, to be the parent of the thread's first project calls.
+            if code is _THREAD_START_CODE and state[0]:
+                try:
+                    t = frame.f_locals.get("self")
+                    if t is not None:
+                        act = core.current_activation(frame.f_back)
+                        if act is not None:
+                            thread_parents[id(t)] = act
+                except Exception as err:
+                    failed(err)
+            return None
+
+        return global_trace
+
+    # -- fine mode ------------------------------------------------------------------
+    def _build_fine(self):
+        """The same classification of calls, returns, raises, yields and resumes
+        as _build (kept separate so that coarse mode pays nothing for fine mode),
+        plus: line events for statement scopes (module, class body, function),
+        one trace function per activation closing over its frame entry and its
+        fine state, and the fine recorder's hooks.
+
+        A frame entry here is [activation, code, last exception, its f_lasti,
+        activations started before it, is generator, fine state, trace function].
+        """
+        core = self
+        rec = self.recorder
+        fine = self.fine
+        frames = self.frames
+        flags: dict = {}
+        is_project = self._is_project
+        metas: dict = {}
+        skipped = SKIPPED_NAMES
+        thread_parents = self.thread_parents
+        on_call = rec.on_call
+        on_return = rec.on_return
+        on_raise = rec.on_raise
+        on_yield = rec.on_yield
+        on_resume = rec.on_resume
+        enter = fine.enter
+        close = fine.close
+        snapshot = fine.snapshot
+        f_returned = fine.returned
+        f_ended = fine.ended
+        f_yielded = fine.yielded
+        note_call = fine.note_call
+        unknown_once = fine.unknown_once
+        RET_OPS = (RETURN_VALUE, RETURN_CONST)
+        hidden = tbtrim.HIDDEN
+        splice = tbtrim.splice
+        counter = [0]
+        state = self._state
+
+        def failed(exc: BaseException) -> None:
+            core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+
+        def meta_of(code):
+            meta = metas.get(id(code))
+            if meta is None or meta.code is not code:
+                meta = _CodeMeta(code)
+                metas[id(code)] = meta
+            return meta
+
+        def loop_exit(frame, st, code):
+            """A StopIteration that only ends a `for` loop (or a comprehension
+            inlined in this frame, 3.12+) does not abort the statement."""
+            try:
+                if meta_of(code).co_code[frame.f_lasti] == FOR_ITER:
+                    return True
+            except IndexError:
+                pass
+            cur = st.cur
+            return cur is not None and any(t[10] == "for" for t in cur[1])
+
+        def end_ok(st, frame, value):
+            try:
+                f_returned(st, frame, value)
+            except Exception as err:
+                failed(err)
+
+        def end_raised(st):
+            try:
+                f_ended(st)
+            except Exception as err:
+                failed(err)
+
+        def make_tracer(e, st):
+            table = st.table
+
+            def tr(frame, event, arg):
+                if event == "line":
+                    try:
+                        L = frame.f_lineno
+                        if table is None:
+                            if st.reason is not None:
+                                unknown_once(st, L, st.reason)
+                            return tr
+                        g = table.get(L)
+                        if g is None:
+                            return tr
+                        cur = st.cur
+                        if g is cur:
+                            if L != g[0]:  # a continuation line of the same statement
+                                st.cont = True
+                                return tr
+                            if st.cont:  # back at its first line (3.11+ positions)
+                                st.cont = False
+                                return tr
+                            if not g[3]:  # only a one-line loop runs a line again
+                                return tr
+                        if cur is not None and cur[6]:
+                            close(st, frame, cur, L)
+                        st.cur = g
+                        st.cont = L != g[0]
+                        st.calls = None
+                        st.files = None
+                        st.exc = False
+                        if g[7]:
+                            snapshot(st, frame, g)
+                    except Exception as err:
+                        failed(err)
+                    return tr
+                if event == "return":
+                    if not state[0]:
+                        return None
+                    try:
+                        exc = e[2]
+                        if not e[5]:
+                            frames.pop(id(frame), None)
+                            if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
+                                end_ok(st, frame, arg)
+                                on_return(e[0], arg)
+                            else:
+                                end_raised(st)
+                                on_raise(e[0], exc)
+                            return None
+                        meta = meta_of(e[1])
+                        lasti = frame.f_lasti
+                        if meta.co_code[lasti] in RET_OPS:
+                            frames.pop(id(frame), None)
+                            end_ok(st, frame, arg)
+                            on_return(e[0], arg)
+                        elif meta.at_yield(lasti) and not (
+                            exc is not None and arg is None and e[3] == lasti and e[4] == counter[0]
+                        ):
+                            e[2] = None
+                            try:
+                                f_yielded(st)
+                            except Exception as err:
+                                failed(err)
+                            on_yield(e[0], arg)
+                        else:
+                            frames.pop(id(frame), None)
+                            if exc is not None:
+                                end_raised(st)
+                                on_raise(e[0], exc)
+                            else:
+                                end_ok(st, frame, arg)
+                                on_return(e[0], arg)
+                    except Exception as err:
+                        failed(err)
+                    return None
+                if event == "exception":
+                    try:
+                        ev = arg[1]
+                        e[2] = ev
+                        e[3] = frame.f_lasti
+                        e[4] = counter[0]
+                        tp = type(ev)
+                        if not ((tp is StopIteration or tp is StopAsyncIteration) and loop_exit(frame, st, e[1])):
+                            st.exc = True
+                        if hidden:
+                            splice(arg[1], arg[2])
+                    except Exception as err:
+                        failed(err)
+                return tr
+
+            return tr
+
+        def global_trace(frame, event, arg):
+            code = frame.f_code
+            flag = flags.get(code.co_filename)
+            if flag is not True:
+                if flag is None:
+                    flag = classify(code.co_filename)
+                if flag is not True:
+                    if flag is False:
+                        return None
+                    return _thread_start(frame, code)
+            if code.co_name in skipped or not state[0]:
+                return None
+            try:
+                key = id(frame)
+                e = frames.get(key)
+                if e is not None and e[5] and e[1] is code and meta_of(code).is_resumption(frame.f_lasti):
+                    e[2] = None
+                    on_resume(e[0])
+                    # The statement that resumes it consumes what it yields (a
+                    # generator expression's work is already routed there).
+                    f = frame.f_back if e[6].kind != "g" else None
+                    while f is not None:
+                        pe = frames.get(id(f))
+                        if pe is not None and pe[1] is f.f_code:
+                            try:
+                                note_call(pe[6], e[0])
+                            except Exception as err:
+                                failed(err)
+                            break
+                        f = f.f_back
+                    return e[7]
+                parent = None
+                pst = None
+                f = frame.f_back
+                while f is not None:
+                    pe = frames.get(id(f))
+                    if pe is not None and pe[1] is f.f_code:
+                        parent = pe[0]
+                        pst = pe[6]
+                        break
+                    f = f.f_back
+                if parent is None and thread_parents:
+                    parent = thread_parents.get(id(threading.current_thread()))
+                counter[0] += 1
+                act = on_call(frame, parent)
+                try:
+                    st = enter(frame, act, pst, code)
+                except Exception as err:
+                    failed(err)
+                    st = fine.blank(act)
+                e = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS, st, None]
+                tr = make_tracer(e, st)
+                e[7] = tr
+                frames[key] = e
+                frame.f_trace_lines = st.kind in "mfc"
+                return tr
+            except Exception as err:
+                failed(err)
+                return None
+
+        def classify(fn):
+            try:
+                flag = bool(is_project(fn))
+            except Exception as err:
+                failed(err)
+                flag = False
+            if not flag and fn == _THREADING_FILE:
+                flag = _THREADING
+            flags[fn] = flag
+            return flag
+
+        def _thread_start(frame, code):
             if code is _THREAD_START_CODE and state[0]:
                 try:
                     t = frame.f_locals.get("self")

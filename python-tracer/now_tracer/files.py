@@ -122,13 +122,16 @@ class FileTracker:
         writable = any(c in mode for c in "wax+")
         hash_before = self.store.hash_file(path)
         activation = self.core.current_activation(caller)
-        return (path, mode, writable, hash_before, activation)
+        return (path, mode, writable, hash_before, activation, caller)
 
     def _after(self, f, info) -> None:
-        path, mode, writable, hash_before, activation = info
+        path, mode, writable, hash_before, activation, caller = info
         rec = self.recorder
         access = rec.new_access_id()
         rec.on_open(access, activation, path, mode, hash_before)
+        if self.core.fine is not None:
+            # fine mode: the statement running the open depends on this access
+            self.core.note_file(caller, access)
         raw = getattr(f, "buffer", f)
         raw = getattr(raw, "raw", raw)
         try:

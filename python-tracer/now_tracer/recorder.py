@@ -125,6 +125,13 @@ class Recorder:
             if t >= flush_at[0]:
                 due(t)
 
+        def append_timed(line):
+            """A preformatted event line (fine mode), same flushing rule."""
+            append(line)
+            t = perf() - base
+            if t >= flush_at[0]:
+                due(t)
+
         def emit(event):
             """A non-hot event (code, open, close, warning…), same flushing rule."""
             self.log.emit(event)
@@ -138,6 +145,7 @@ class Recorder:
         self.on_resume = on_resume
         self.on_raise = on_raise
         self.emit = emit
+        self.append_timed = append_timed
 
     def exc_info(self, exc) -> dict:
         if isinstance(exc, BaseException):

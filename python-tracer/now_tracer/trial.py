@@ -48,8 +48,11 @@ def read_source(path: str):
 
 
 class Trial:
-    def __init__(self, root: str, trial_id: str, log_path: str, redact: bool) -> None:
+    def __init__(self, root: str, trial_id: str, log_path: str, redact: bool, fine: bool = False, loop_keep: int = 3) -> None:
         self.root = root
+        self.fine_mode = fine
+        self.loop_keep = loop_keep
+        self.fine = None
         self.trial_id = trial_id
         self.log_path = log_path
         self.redact = redact
@@ -64,28 +67,36 @@ class Trial:
         self.project = ProjectFiles(self.root, cwd, script_filename, script_path)
         self.store = ContentStore(self.root, self._warn)
         self.reprs = Reprs()
-        codeinfo = CodeInfo(lambda fn: source if fn == script_filename else read_source(self.project.abspath(fn)))
+        def source_of(fn):
+            return source if fn == script_filename else read_source(self.project.abspath(fn))
+
+        codeinfo = CodeInfo(source_of)
         self.recorder = rec = Recorder(log, self.reprs, codeinfo, self.project)
+        if self.fine_mode:
+            from now_tracer.fine import FineRecorder
+
+            self.fine = FineRecorder(rec, self.reprs, source_of, self.loop_keep)
         digest = sha256_bytes(source)
-        log.emit(
-            {
-                "e": "header",
-                "format": "now-events",
-                "version": 1,
-                "trial": self.trial_id,
-                "tracer": __version__,
-                "core": SettraceCore.name,
-                "core_reason": None,
-                "granularity": "coarse",
-                "t0": rec.t0,
-                "pid": self.pid,
-                "root": self.root,
-                "script": script_path,
-                "script_hash": digest,
-                "argv": list(argv),
-                "cwd": cwd,
-            }
-        )
+        header = {
+            "e": "header",
+            "format": "now-events",
+            "version": 1,
+            "trial": self.trial_id,
+            "tracer": __version__,
+            "core": SettraceCore.name,
+            "core_reason": None,
+            "granularity": "fine" if self.fine_mode else "coarse",
+            "t0": rec.t0,
+            "pid": self.pid,
+            "root": self.root,
+            "script": script_path,
+            "script_hash": digest,
+            "argv": list(argv),
+            "cwd": cwd,
+        }
+        if self.fine_mode:
+            header["loop_keep"] = self.loop_keep
+        log.emit(header)
         try:
             log.emit(deployment_event(self.redact))
         except Exception as e:  # never lose the trial over a strange environment
@@ -94,7 +105,7 @@ class Trial:
         self.store.put(digest, source)
         self._stdlib_dirs = stdlib_dirs()
 
-        self.core = SettraceCore(rec, self.project.is_project, self._warn)
+        self.core = SettraceCore(rec, self.project.is_project, self._warn, self.fine)
         self.files = FileTracker(rec, self.store, self.core)
         self.files.install()
         self.output = OutputCounter()
@@ -143,6 +154,11 @@ class Trial:
             self.core.stop()
         except Exception:
             pass
+        if self.fine is not None:
+            try:
+                self.fine.finish()
+            except Exception as e:
+                self._warn("fine: at exit: %s: %s" % (type(e).__name__, e))
         try:
             self.files.finish()
         except Exception as e:

@@ -49,5 +49,3 @@ export function toolVersion(): string {
 
 /** The mode can change the file: the dataflow graph's rule (analysis/dataflow.ts). */
 export const writesMode = writesFile;
-/** The mode can read the file's previous content. */
-export const readsMode = (mode: string) => /[r+]/.test(mode);

@@ -1,5 +1,5 @@
 import type { TrialExport } from "./model";
-import { atom, atomOrNil, bool, fact, float, integer, list } from "./prologSyntax";
+import { atom, atomOrNil, bool, fact, float, integer, list, quoteAtom } from "./prologSyntax";
 
 /**
  * `now export --format prolog`: one trial as Prolog facts plus the rules that query them,
@@ -25,7 +25,7 @@ export function toProlog(x: TrialExport): string {
   section("trial_uuid/2", [fact("trial_uuid", [T, atom(t.uuid)])]);
   section("trial_granularity/2", [fact("trial_granularity", [T, atom(t.granularity)])]);
   section("trial_argv/2", [fact("trial_argv", [T, list(t.argv.map(atom))])]);
-  section("trial_script_hash/2", [fact("trial_script_hash", [T, atomOrNil(t.script_hash)])]);
+  section("trial_script_hash/2", [fact("trial_script_hash", [T, hash(t.script_hash)])]);
   section("trial_parent/2", [fact("trial_parent", [T, integer(t.parent_id)])]);
   section("trial_tracer/3", [fact("trial_tracer", [T, atomOrNil(t.tracer_version), atomOrNil(t.core)])]);
   if (t.exception_type !== null) {
@@ -39,7 +39,7 @@ export function toProlog(x: TrialExport): string {
   }
   section("environment/4", x.environment.map((e) => fact("environment", [T, atom(e.name), atom(e.value), bool(e.redacted)])));
   section("module/6", x.modules.map((m) =>
-    fact("module", [T, atom(m.name), atomOrNil(m.version), atomOrNil(m.path), atomOrNil(m.hash), bool(m.local)])));
+    fact("module", [T, atom(m.name), atomOrNil(m.version), atomOrNil(m.path), hash(m.hash), bool(m.local)])));
 
   section("activation/9", x.activations.map((a) => fact("activation", [
     T, integer(a.id), integer(a.parent_id), atom(a.qualname), atom(a.file), integer(a.line), float(a.start), float(a.finish),
@@ -52,7 +52,7 @@ export function toProlog(x: TrialExport): string {
     fact("activation_argument", [T, integer(a.id), integer(i + 1), atom(name), atom(repr)]))));
 
   section("access/9", x.files.map((f) => fact("access", [
-    T, integer(f.id), integer(f.activation_id), atom(f.path), atom(f.mode), atomOrNil(f.hash_before), atomOrNil(f.hash_after),
+    T, integer(f.id), integer(f.activation_id), atom(f.path), atom(f.mode), hash(f.hash_before), hash(f.hash_after),
     float(f.opened_at), float(f.closed_at),
   ])));
 
@@ -65,6 +65,11 @@ export function toProlog(x: TrialExport): string {
 
   out.push(RULES);
   return out.join("\n");
+}
+
+/** Hashes are always quoted, so that all of them look alike whatever digit they start with. */
+function hash(h: string | null): string {
+  return h === null ? "nil" : quoteAtom(h);
 }
 
 function header(x: TrialExport): string {

@@ -1,5 +1,5 @@
 import type { ActivationRow, FileAccessRow } from "../store/queries";
-import { readsMode, writesMode, type TrialExport } from "./model";
+import { writesMode, type TrialExport } from "./model";
 import { dateTime, localName, ProvDocument, toProvJson, toProvN, type Attributes } from "./provDocument";
 
 /**
@@ -109,21 +109,22 @@ export function buildProv(x: TrialExport): ProvDocument {
   for (const f of x.files) {
     const A = `${T}/access/${f.id}`;
     const common: Attributes = [["now:path", f.path], ["now:mode", f.mode]];
+    const mode = accessMode(f);
     let before: string | undefined;
-    if (readsMode(f.mode) || (f.mode.includes("a") && f.hash_before !== null)) {
+    if (mode.reads || (mode.writes && mode.keepsContent && f.hash_before !== null)) {
       before = f.hash_before ? fileVersionId(f.path, f.hash_before) : `${A}/before`;
       fileVersion(doc, before, f.path, f.hash_before);
     }
-    if (before && readsMode(f.mode)) {
+    if (before && mode.reads) {
       doc.usage(`${A}/read`, actor(f.activation_id), before, at(f.opened_at), common);
       versionRead.set(f.id, before);
     }
-    if (writesMode(f.mode)) {
+    if (mode.writes) {
       const after = f.hash_after ? fileVersionId(f.path, f.hash_after) : `${A}/after`;
       fileVersion(doc, after, f.path, f.hash_after);
       doc.generation(`${A}/write`, after, actor(f.activation_id), at(f.closed_at ?? f.opened_at), common);
       // Appending or updating in place revises the previous version.
-      if (before && before !== after && !f.mode.includes("w")) {
+      if (before && before !== after && mode.keepsContent) {
         doc.derivation(`${A}/revision`, after, before, [["prov:type", { qname: "prov:Revision" }]]);
       }
     }
@@ -181,6 +182,16 @@ function activationAttributes(a: ActivationRow): Attributes {
   return attrs;
 }
 
+/**
+ * What opening with this mode does to the file's previous content: `w` and `x` start from
+ * nothing; `r`, `a` and `+` without `w` keep it, and the file is read when the mode has
+ * `r` or `+` (`a+` may read what was there).
+ */
+function accessMode(f: FileAccessRow): { reads: boolean; writes: boolean; keepsContent: boolean } {
+  const keepsContent = !/[wx]/.test(f.mode);
+  return { reads: /r/.test(f.mode) || (/\+/.test(f.mode) && keepsContent), writes: writesMode(f.mode), keepsContent };
+}
+
 /** A file version is named by its path and the SHA-256 of its content. */
 export function fileVersionId(path: string, hash: string): string {
   return `now:file/${localName(path)}@${localName(hash)}`;
@@ -200,4 +211,3 @@ export function toProvNText(x: TrialExport): string {
   return toProvN(buildProv(x));
 }
 
-export type { FileAccessRow };

@@ -35,6 +35,18 @@ export interface RunRequest {
   /** Whether this process handles Ctrl-C for the script (a terminal `now run`). */
   foreground?: boolean;
   onProgress?: (p: Progress) => void;
+  /**
+   * Someone else (the project's daemon) ingests the log while the script runs and
+   * finishes the trial when told how the process ended; if it cannot, we do it.
+   */
+  delegate?: IngestDelegate;
+}
+
+export interface IngestDelegate {
+  /** Takes over ingestion of this trial; false if it cannot. */
+  follow(trialId: number): Promise<boolean>;
+  /** The process ended; false if the delegate could not finish the trial. */
+  ended(trialId: number, exitCode: number | null, signal: string | null): Promise<boolean>;
 }
 
 export interface Progress {
@@ -142,9 +154,21 @@ function supervise(
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", onHup);
   }
-  const timer = setInterval(() => safePoll(ingester), req.pollMs ?? 100);
+  let timer: NodeJS.Timeout | null = null;
+  let delegated = false;
+  const pollLocally = () => {
+    if (!timer) timer = setInterval(() => safePoll(ingester), req.pollMs ?? 100);
+  };
+  if (req.delegate) {
+    req.delegate.follow(trialId).then((ok) => {
+      delegated = ok;
+      if (!ok) pollLocally();
+    }, pollLocally);
+  } else {
+    pollLocally();
+  }
   const cleanup = () => {
-    clearInterval(timer);
+    if (timer) clearInterval(timer);
     if (req.foreground) {
       process.off("SIGINT", ignore);
       process.off("SIGTERM", onTerm);
@@ -153,6 +177,7 @@ function supervise(
   };
   const done = new Promise<RunResult>((resolve, reject) => {
     const finish = (status: "finished" | "failed" | "interrupted" | "cancelled", exitCode: number | null, signal: string | null) => {
+      safePoll(ingester); // the last events reach onProgress too
       finishFromLog(db, getTrial(db, trialId)!, root, { status, exitCode, signal });
       const trial = getTrial(db, trialId)!;
       db.close();
@@ -164,11 +189,18 @@ function supervise(
       const code = (err as NodeJS.ErrnoException).code;
       reject(new NowError(code === "ENOENT" ? `cannot run Python: ${python} not found` : `cannot run ${python}: ${err.message}`));
     });
-    child.on("exit", (code, signal) => {
+    child.on("exit", async (code, signal) => {
       cleanup();
+      const exitCode = code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0);
+      if (delegated && !cancelled && (await req.delegate!.ended(trialId, code, signal).catch(() => false))) {
+        const trial = getTrial(db, trialId)!;
+        db.close();
+        resolve({ trial, exitCode });
+        return;
+      }
+      // Nobody else finished it (no daemon, or it died): resume from the stored offset.
       const status = cancelled ? "cancelled" : code === 0 ? "finished" : signal ? "interrupted" : "failed";
-      const trial = finish(status, code, signal);
-      resolve({ trial, exitCode: code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0) });
+      resolve({ trial: finish(status, code, signal), exitCode });
     });
   });
   return {
@@ -176,7 +208,8 @@ function supervise(
     cancel() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       cancelled = true;
-      child.kill("SIGTERM");
+      // As Ctrl-C would: the script may clean up, and the tracer writes the end of its log.
+      child.kill("SIGINT");
       // A script that ignores SIGTERM is stopped for good a moment later.
       setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
     },

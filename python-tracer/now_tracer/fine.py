@@ -1,0 +1,609 @@
+"""Dynamic part of fine-grained tracing (granularity "fine", `--fine`).
+
+The core (core_settrace.py, fine variant) calls, for project frames:
+
+    enter(frame, act, caller_state, code) -> state   on a new activation
+    line handling (inlined in the core's per-frame trace function), which
+        calls close(state, frame, group, new_line) for the statement that just ended
+    returned(state, frame, value) / ended(state)      on a real return / a raise
+    yielded(state) / resumed_by(state, consumer)      generators and coroutines
+    note_call(state, act) / note_file(state, access)  children and file accesses
+    finish()                                           at the end of the trial
+
+A statement's values are read when it is *closed*: at the next `line` event of
+its frame (or at `return`), from frame.f_locals / f_globals. Its deps are the
+latest value ids of the names it reads (a per-activation map name -> latest
+value, falling back to a per-module-globals map), resolved before its own
+targets update that map. See README.md "Fine mode" for the whole design.
+
+Loop bounding: per (activation, target) — a target is one (line, target) of
+the source — the first K values are written at once; after that, values go
+to a ring of K entries; an entry pushed out of the ring is counted in the
+slot's `elided` event (its id allocated at the first eviction) and, if some
+written event already named it in `deps`, an `alias` {id, to} is written. The
+ring is written when the activation ends. A value still in a ring is
+referenced through a small record [id, slot, state, named] (state 1 pending,
+2 evicted, 0 written), so a late reference to an evicted value is written as
+the `elided` id without remembering every evicted id.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import types
+
+from now_tracer.eventlog import encode_str
+from now_tracer.fineast import (
+    G_COND,
+    G_FIRST,
+    G_HAS,
+    G_READS,
+    G_RET,
+    G_TARGETS,
+    G_UNKNOWN,
+    HOW_ATTR,
+    HOW_NAME,
+    HOW_NOEVAL,
+    MODULE_KEY,
+    T_COND,
+    T_EXTRA,
+    T_FMT,
+    T_GLOBAL,
+    T_HOW,
+    T_KIND,
+    T_LINE,
+    T_NAME,
+    T_RANGE,
+    T_STORE,
+    T_TEXT,
+    analyse,
+)
+from now_tracer.recorder import _arg_names
+
+_CO_NEWLOCALS = 0x02
+_GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
+CALLS_CAP = 64  # ids kept in one value's calls/files: the first 32 and the last 32
+NOT_EVALUATED_JSON = '"<not evaluated>"'
+
+# Values kept raw in a ring (rendered when written): immutable, cheap to hold.
+_RAW = frozenset((int, float, bool, type(None), complex))
+# Receivers whose method calls are not taken as changing them (`os.makedirs(p)`).
+_NOT_MUTATED = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+_MISSING = object()
+
+
+class _NotEvaluated:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not evaluated>"
+
+
+NOT_EVALUATED = _NotEvaluated()
+
+
+class _Code:
+    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen")
+
+
+class State:
+    """One activation's fine state (kept in the core's frame entry)."""
+
+    __slots__ = (
+        "act", "kind", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
+        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "tracer",
+    )
+
+
+class _Slot:
+    __slots__ = ("spec", "act", "ring", "eid", "n")
+
+    def __init__(self, spec, act) -> None:
+        self.spec = spec
+        self.act = act
+        self.ring = collections.deque()
+        self.eid = None
+        self.n = 0
+
+
+class FineRecorder:
+    def __init__(self, recorder, reprs, read_source, keep: int = 3) -> None:
+        self.recorder = recorder
+        self.reprs = reprs
+        self.read_source = read_source  # filename -> bytes or None (never a recorded open)
+        self.keep = keep
+        self._tables: dict = {}
+        self._codes: dict = {}
+        self._gmaps: dict = {}  # id(globals dict) -> (the dict, name -> latest value)
+        self.live: dict = {}    # activation -> State, until it ends
+        self._build()
+
+    # -- static tables -------------------------------------------------------------
+    def _table(self, filename):
+        t = self._tables.get(filename)
+        if t is None:
+            try:
+                source = self.read_source(filename)
+            except Exception:
+                source = None
+            if source is None:
+                t = analyse(b"", filename)
+                t.error = "source not available"
+            else:
+                t = analyse(source, filename)
+            self._tables[filename] = t
+        return t
+
+    def _new_code(self, code) -> _Code:
+        ci = _Code()
+        ci.code = code
+        name = code.co_name
+        ci.is_gen = bool(code.co_flags & _GEN_FLAGS)
+        if name == "<module>":
+            ci.kind = "m"
+        elif name == "<genexpr>":
+            ci.kind = "g"
+        elif name == "<lambda>":
+            ci.kind = "l"
+        elif not code.co_flags & _CO_NEWLOCALS:
+            ci.kind = "c"
+        else:
+            ci.kind = "f"
+        ft = self._table(code.co_filename)
+        key = MODULE_KEY if ci.kind == "m" else (code.co_firstlineno, name)
+        ci.table = ft.scopes.get(key)
+        ci.reason = None
+        if ci.table is None and ci.kind in "mfc":
+            ci.reason = ft.error or ("no statement table for %s at line %d (source changed?)" % (name, code.co_firstlineno))
+        ci.lambda_reads = ft.lambdas.get(code.co_firstlineno, ()) if ci.kind == "l" else ()
+        params = []
+        if ci.kind in "fl":
+            positions = ft.params.get(key, {})
+            for p in _arg_names(code):
+                line, col = positions.get(p, (code.co_firstlineno, 0))
+                static = ('"line":%d,"col":%d,"target":%s,"kind":"param",' % (line, col, encode_str(p))).replace("%", "%%")
+                params.append((p, '{"e":"value","id":%d,"act":%d,' + static + '"value":%s,"deps":[%s],"calls":[%s],"files":[%s]}'))
+        ci.params = tuple(params)
+        self._codes[id(code)] = ci
+        return ci
+
+    def _gmap(self, g) -> dict:
+        entry = self._gmaps.get(id(g))
+        if entry is None or entry[0] is not g:
+            entry = (g, {})
+            self._gmaps[id(g)] = entry
+        return entry[1]
+
+    # -- the hot parts, as closures over locals ----------------------------------------
+    def _build(self) -> None:
+        fine = self
+        K = self.keep
+        rec_ = self.recorder
+        append = rec_.append_timed
+        jrepr = self.reprs.json
+        next_vid = itertools.count(1).__next__
+        codes = self._codes
+        new_code = self._new_code
+        gmap_of = self._gmap
+        live = self.live
+        RAW = _RAW
+        NOTEV = NOT_EVALUATED
+        NOT_MUTATED = _NOT_MUTATED
+        MISSING = _MISSING
+        CAP = CALLS_CAP
+        HALF = CALLS_CAP // 2
+        deque = collections.deque
+
+        def ids(lst):
+            if not lst:
+                return ""
+            return ",".join(map(str, lst))
+
+        def deps_text(deps):
+            if not deps:
+                return ""
+            out = []
+            for d in deps:
+                if d.__class__ is int:
+                    out.append(d)
+                else:
+                    s = d[2]
+                    if s == 1:
+                        d[3] = True
+                        out.append(d[0])
+                    elif s == 2:
+                        out.append(d[1].eid)
+                    else:
+                        out.append(d[0])
+            if len(out) > 1:
+                out = dict.fromkeys(out)
+            return ",".join(map(str, out))
+
+        def resolve(st, names):
+            latest = st.latest
+            gmap = st.gmap
+            out = []
+            if latest is gmap:
+                for n in names:
+                    d = latest.get(n)
+                    if d is not None:
+                        out.append(d)
+            else:
+                for n in names:
+                    d = latest.get(n)
+                    if d is None:
+                        d = gmap.get(n)
+                        if d is None:
+                            continue
+                    out.append(d)
+            return out
+
+        def value_json(v):
+            if v is NOTEV:
+                return NOT_EVALUATED_JSON
+            return jrepr(v)
+
+        def evict(slot):
+            old = slot.ring.popleft()
+            r = old[0]
+            r[2] = 2
+            slot.n += 1
+            if slot.eid is None:
+                slot.eid = next_vid()
+            if r[3]:
+                append('{"e":"alias","id":%d,"to":%d}' % (r[0], slot.eid))
+
+        def record(st, t, v, deps, calls, files):
+            slots = st.slots
+            c = slots.get(t, 0)
+            vid = next_vid()
+            if c.__class__ is int:
+                if c < K:
+                    slots[t] = c + 1
+                    append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(calls), ids(files)))
+                    ref = vid
+                    name = t[T_STORE]
+                    if name is not None:
+                        if t[T_GLOBAL]:
+                            st.gmap[name] = ref
+                        else:
+                            st.latest[name] = ref
+                    return
+                c = _Slot(t, st.act)
+                slots[t] = c
+                st.rings.append(c)
+            ref = [vid, c, 1, False]
+            ring = c.ring
+            ring.append((ref, v if v.__class__ in RAW else value_json(v), deps, calls, files))
+            if len(ring) > K:
+                evict(c)
+            name = t[T_STORE]
+            if name is not None:
+                if t[T_GLOBAL]:
+                    st.gmap[name] = ref
+                else:
+                    st.latest[name] = ref
+
+        def flush(st):
+            rings = st.rings
+            if not rings:
+                return
+            st.rings = []
+            entries = []
+            act = st.act
+            for slot in rings:
+                if slot.n:
+                    t = slot.spec
+                    append(
+                        '{"e":"elided","id":%d,"act":%d,"line":%d,"target":%s,"count":%d}'
+                        % (slot.eid, act, t[T_LINE], encode_str(t[T_TEXT]), slot.n)
+                    )
+                entries.extend(slot.ring)
+                slot.ring = deque()
+            entries.sort(key=_first_id)
+            for ref, val, deps, calls, files in entries:
+                ref[2] = 0
+                if val.__class__ is not str:
+                    val = jrepr(val)
+                append(ref[1].spec[T_FMT] % (ref[0], act, val, deps_text(deps), ids(calls), ids(files)))
+
+        def unknown_once(st, line, reason):
+            seen = st.unknown
+            if seen is None:
+                seen = st.unknown = set()
+            if line in seen:
+                return
+            seen.add(line)
+            append('{"e":"unknown","act":%d,"line":%d,"reason":%s}' % (st.act, line, encode_str(reason)))
+
+        def target_value(t, frame, loc):
+            """The target's value now; raises KeyError when it is unbound."""
+            how = t[T_HOW]
+            if how == HOW_NAME:
+                if t[T_GLOBAL]:
+                    return frame.f_globals[t[T_NAME]]
+                return loc[t[T_NAME]]
+            if how == HOW_NOEVAL:
+                return NOTEV
+            base = t[T_NAME]
+            try:
+                obj = loc[base]
+            except KeyError:
+                obj = frame.f_globals[base]
+            if how == HOW_ATTR:
+                return static_attr(obj, t[T_EXTRA])
+            kind, key = t[T_EXTRA]
+            if kind == "n":
+                try:
+                    key = loc[key]
+                except KeyError:
+                    key = frame.f_globals[key]
+            return static_item(obj, key)
+
+        def close(st, frame, g, newline):
+            """The statement `g` has ended: record its targets' values."""
+            if g[G_UNKNOWN] is not None:
+                unknown_once(st, g[G_FIRST], g[G_UNKNOWN])
+            if st.exc:
+                return
+            deps = None
+            loc = None
+            snap = st.snap
+            for t in g[G_TARGETS]:
+                rng = t[T_RANGE]
+                if rng is not None and not (rng[0] <= newline <= rng[1]):
+                    continue  # for/with/except/case whose body did not start: not bound now
+                if loc is None:
+                    loc = frame.f_locals
+                try:
+                    v = target_value(t, frame, loc)
+                except KeyError:
+                    continue  # unbound (deleted, never reached)
+                except Exception:
+                    v = NOTEV
+                if t[T_COND] and snap is not None and snap.get(t, MISSING) is v:
+                    continue  # a one-line body that did not run (the value is unchanged)
+                if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
+                    continue
+                if deps is None:
+                    deps = resolve(st, g[G_READS])
+                record(st, t, v, deps, st.calls, st.files)
+
+        def snapshot(st, frame, g):
+            loc = frame.f_locals
+            snap = {}
+            for t in g[G_TARGETS]:
+                if t[T_COND]:
+                    try:
+                        snap[t] = target_value(t, frame, loc)
+                    except Exception:
+                        snap[t] = MISSING
+            st.snap = snap
+
+        def enter(frame, act, pst, code):
+            ci = codes.get(id(code))
+            if ci is None or ci.code is not code:
+                ci = new_code(code)
+            st = State()
+            st.act = act
+            st.code = ci
+            kind = st.kind = ci.kind
+            st.table = ci.table
+            st.reason = ci.reason
+            st.cur = None
+            st.cont = False
+            st.calls = None
+            st.files = None
+            st.exc = False
+            g = st.gmap = gmap_of(frame.f_globals)
+            st.latest = g if kind == "m" else {}
+            st.slots = {}
+            st.rings = []
+            st.fwd = None
+            st.unknown = None
+            st.snap = None
+            st.yfirst = None
+            st.ylast = None
+            st.tracer = None
+            if pst is not None:
+                while pst.fwd is not None:
+                    pst = pst.fwd
+                if kind == "g":
+                    st.fwd = pst
+            params = ci.params
+            if params:
+                deps = calls = files = None
+                if pst is not None:
+                    cur = pst.cur
+                    if cur is not None:
+                        deps = resolve(pst, cur[G_READS])
+                    calls = pst.calls
+                    files = pst.files
+                dt = deps_text(deps)
+                ct = ids(calls)
+                ft = ids(files)
+                loc = frame.f_locals
+                latest = st.latest
+                for name, fmt in params:
+                    try:
+                        v = loc[name]
+                    except KeyError:
+                        continue
+                    vid = next_vid()
+                    append(fmt % (vid, act, jrepr(v), dt, ct, ft))
+                    latest[name] = vid
+            if pst is not None and kind != "g":
+                note_call(pst, act)
+            live[act] = st
+            return st
+
+        def note_call(st, act):
+            while st.fwd is not None:
+                st = st.fwd
+            c = st.calls
+            if c is None:
+                st.calls = [act]
+            elif c[-1] != act:
+                if len(c) >= CAP:
+                    del c[HALF]
+                c.append(act)
+
+        def note_file(st, access):
+            while st.fwd is not None:
+                st = st.fwd
+            c = st.files
+            if c is None:
+                st.files = [access]
+            else:
+                if len(c) >= CAP:
+                    del c[HALF]
+                c.append(access)
+
+        def returned(st, frame, value):
+            kind = st.kind
+            deps = None
+            calls = files = None
+            if kind == "l":
+                deps = resolve(st, st.code.lambda_reads)
+                calls = st.calls
+            else:
+                cur = st.cur
+                if cur is not None:
+                    if cur[G_HAS]:
+                        close(st, frame, cur, -1)
+                    if cur[G_RET]:
+                        deps = resolve(st, cur[G_READS])
+                        calls = st.calls
+                        files = st.files
+                if kind == "c":
+                    deps = list(st.latest.values())
+                elif kind == "m":
+                    deps = list(st.gmap.values())
+            if st.yfirst:
+                deps = list(deps or ())
+                for d in st.yfirst:
+                    deps.extend(d)
+                for d in st.ylast or ():
+                    deps.extend(d)
+            flush(st)
+            live.pop(st.act, None)
+            vid = next_vid()
+            append(
+                '{"e":"returned","id":%d,"act":%d,"line":%d,"value":%s,"deps":[%s],"calls":[%s],"files":[%s]}'
+                % (vid, st.act, frame.f_lineno, jrepr(value), deps_text(deps), ids(calls), ids(files))
+            )
+
+        def ended(st):
+            flush(st)
+            live.pop(st.act, None)
+
+        def yielded(st):
+            cur = st.cur
+            if cur is None or not cur[G_READS]:
+                return
+            d = resolve(st, cur[G_READS])
+            if not d:
+                return
+            if st.yfirst is None:
+                st.yfirst = []
+            if len(st.yfirst) < max(K, 1):
+                st.yfirst.append(d)
+            else:
+                if st.ylast is None:
+                    st.ylast = deque(maxlen=max(K, 1))
+                st.ylast.append(d)
+
+        def finish():
+            for act in sorted(live):
+                st = live.pop(act, None)
+                if st is not None:
+                    try:
+                        flush(st)
+                    except Exception as e:
+                        rec_.warning("fine: flush at exit: %s: %s" % (type(e).__name__, e))
+
+        def blank(act):
+            """A state that records nothing (enter() failed for this activation)."""
+            st = State()
+            st.act = act
+            st.kind = "x"
+            st.table = None
+            st.reason = None
+            st.cur = None
+            st.cont = False
+            st.calls = st.files = None
+            st.exc = False
+            st.latest = st.gmap = {}
+            st.slots = {}
+            st.rings = []
+            st.fwd = None
+            st.unknown = st.snap = st.yfirst = st.ylast = None
+            st.code = None
+            return st
+
+        self.blank = blank
+        self.enter = enter
+        self.close = close
+        self.snapshot = snapshot
+        self.returned = returned
+        self.ended = ended
+        self.yielded = yielded
+        self.note_call = note_call
+        self.note_file = note_file
+        self.unknown_once = unknown_once
+        self.finish = finish
+
+
+def _first_id(entry):
+    return entry[0][0]
+
+
+_member_types = (types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
+def static_attr(obj, name):
+    """obj.name without running properties or __getattr__: the instance dict,
+    a slot, or (for a class or module) its own dict; else NOT_EVALUATED."""
+    try:
+        tp = type(obj)
+        for klass in tp.__mro__:
+            cd = klass.__dict__
+            if name in cd:
+                attr = cd[name]
+                if type(attr) is types.MemberDescriptorType:  # __slots__
+                    try:
+                        return attr.__get__(obj, tp)
+                    except AttributeError:
+                        return NOT_EVALUATED
+                if hasattr(type(attr), "__set__"):  # property or another data descriptor
+                    return NOT_EVALUATED
+                break
+        try:
+            d = object.__getattribute__(obj, "__dict__")
+        except Exception:
+            d = None
+        if d is not None and name in d:
+            return d[name]
+        if isinstance(obj, type):
+            for klass in obj.__mro__:
+                if name in klass.__dict__:
+                    return klass.__dict__[name]
+    except Exception:
+        pass
+    return NOT_EVALUATED
+
+
+def static_item(obj, key):
+    """obj[key] for builtin dicts and lists (subclasses through the base
+    methods: no __missing__, no overridden __getitem__); else NOT_EVALUATED."""
+    try:
+        if isinstance(obj, dict):
+            if dict.__contains__(obj, key):
+                return dict.__getitem__(obj, key)
+            return NOT_EVALUATED
+        if isinstance(obj, list) and type(key) is int:
+            return list.__getitem__(obj, key)
+    except Exception:
+        pass
+    return NOT_EVALUATED
