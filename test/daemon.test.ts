@@ -126,9 +126,10 @@ test("a trial run by the daemon can be cancelled; it is kept, marked cancelled",
   const d = startDaemon(dir);
   try {
     const a = await client(dir);
+    let current: string | null = null;
+    a.onNotification(Notifications.progress, (p: { current: string | null }) => void (current = p.current));
     const running = a.sendRequest(Methods.run, { script: "main.py", args: ["30"] }) as Promise<{ trial: { id: number; status: string } }>;
-    await until(async () => ((await a.sendRequest(Methods.status)) as DaemonStatus).runningTrials.length === 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => current === "work", 20000); // the script is inside work(), sleeping
     await a.sendRequest(Methods.cancel, { trial: 1 });
     const result = await running;
     assert.equal(result.trial.status, "cancelled");

@@ -48,6 +48,7 @@ from now_tracer.fineast import (
     MODULE_KEY,
     T_COND,
     T_EXTRA,
+    T_FAST,
     T_FMT,
     T_GLOBAL,
     T_HOW,
@@ -342,33 +343,78 @@ class FineRecorder:
             return static_item(obj, key)
 
         def close(st, frame, g, newline):
-            """The statement `g` has ended: record its targets' values."""
+            """The statement `g` has ended: record its targets' values.
+            (record() and resolve() are inlined: this runs for every statement.)"""
             if g[G_UNKNOWN] is not None:
                 unknown_once(st, g[G_FIRST], g[G_UNKNOWN])
             if st.exc:
                 return
             deps = None
             loc = None
-            snap = st.snap
             for t in g[G_TARGETS]:
-                rng = t[T_RANGE]
-                if rng is not None and not (rng[0] <= newline <= rng[1]):
-                    continue  # for/with/except/case whose body did not start: not bound now
                 if loc is None:
                     loc = frame.f_locals
-                try:
-                    v = target_value(t, frame, loc)
-                except KeyError:
-                    continue  # unbound (deleted, never reached)
-                except Exception:
-                    v = NOTEV
-                if t[T_COND] and snap is not None and snap.get(t, MISSING) is v:
-                    continue  # a one-line body that did not run (the value is unchanged)
-                if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
-                    continue
+                if t[T_FAST]:
+                    try:
+                        v = loc[t[T_NAME]]
+                    except KeyError:
+                        continue  # unbound (deleted, never reached)
+                else:
+                    rng = t[T_RANGE]
+                    if rng is not None and not (rng[0] <= newline <= rng[1]):
+                        continue  # for/with/except/case whose body did not start: not bound now
+                    try:
+                        v = target_value(t, frame, loc)
+                    except KeyError:
+                        continue
+                    except Exception:
+                        v = NOTEV
+                    if t[T_COND]:
+                        snap = st.snap
+                        if snap is not None and snap.get(t, MISSING) is v:
+                            continue  # a one-line body that did not run (the value is unchanged)
+                    if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
+                        continue
                 if deps is None:
-                    deps = resolve(st, g[G_READS])
-                record(st, t, v, deps, st.calls, st.files)
+                    latest = st.latest
+                    gmap = st.gmap
+                    deps = []
+                    for n in g[G_READS]:
+                        d = latest.get(n)
+                        if d is None:
+                            d = gmap.get(n)
+                            if d is None:
+                                continue
+                        deps.append(d)
+                # record(st, t, v, deps, st.calls, st.files), inlined
+                slots = st.slots
+                c = slots.get(t, 0)
+                vid = next_vid()
+                if c.__class__ is int:
+                    if c < K:
+                        slots[t] = c + 1
+                        append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(st.files)))
+                        name = t[T_STORE]
+                        if name is not None:
+                            if t[T_GLOBAL]:
+                                st.gmap[name] = vid
+                            else:
+                                st.latest[name] = vid
+                        continue
+                    c = _Slot(t, st.act)
+                    slots[t] = c
+                    st.rings.append(c)
+                ref = [vid, c, 1, False]
+                ring = c.ring
+                ring.append((ref, v if v.__class__ in RAW else value_json(v), deps, st.calls, st.files))
+                if len(ring) > K:
+                    evict(c)
+                name = t[T_STORE]
+                if name is not None:
+                    if t[T_GLOBAL]:
+                        st.gmap[name] = ref
+                    else:
+                        st.latest[name] = ref
 
         def snapshot(st, frame, g):
             loc = frame.f_locals

@@ -38,7 +38,8 @@ HOW_SUBSCR = 2    # name[name] / name[constant]: builtin containers only
 HOW_NOEVAL = 3    # anything else: recorded as "<not evaluated>"
 
 # Target spec tuple fields.
-T_HOW, T_NAME, T_EXTRA, T_FMT, T_STORE, T_GLOBAL, T_RANGE, T_COND, T_LINE, T_TEXT, T_KIND, T_COL = range(12)
+T_HOW, T_NAME, T_EXTRA, T_FMT, T_STORE, T_GLOBAL, T_RANGE, T_COND, T_LINE, T_TEXT, T_KIND, T_COL, T_FAST = range(13)
+# T_FAST: a plain local name (read from f_locals, no range, not conditional, not a mutation)
 # Group tuple fields.
 G_FIRST, G_TARGETS, G_READS, G_LOOP, G_UNKNOWN, G_RET, G_HAS, G_COND = range(8)
 
@@ -439,7 +440,8 @@ class _Analyser:
             kind = "global"
         static = ('"line":%d,"col":%d,"target":%s,"kind":"%s",' % (line, col, encode_str(text), kind)).replace("%", "%%")
         fmt = '{"e":"value","id":%d,"act":%d,' + static + '"value":%s,"deps":[%s],"calls":[%s],"files":[%s]}'
-        return (how, name, extra, fmt, store, glob, rng, bool(cond), line, text, kind, col)
+        fast = how == HOW_NAME and not glob and rng is None and not cond and kind != "mutation"
+        return (how, name, extra, fmt, store, glob, rng, bool(cond), line, text, kind, col, fast)
 
     def name_spec(self, node, kind, scope, rng, cond):
         return self.spec(HOW_NAME, node.id, None, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, kind, scope, rng, cond)
