@@ -58,6 +58,8 @@ export const Methods = {
   cancel: "trial/cancel",
   /** Tells the daemon a terminal `now run` started a trial, so it can follow it. */
   follow: "trial/follow",
+  /** The followed trial's process ended: `{trial, exitCode, signal}`. */
+  ended: "trial/ended",
   definitions: "index/definitions",
   files: "index/files",
 } as const;

@@ -21,7 +21,7 @@ export async function runCommand(script: string, args: string[], opts: RunOption
   const conn = await connectDaemon(findProjectRoot(path.resolve(opts.cwd, script)));
   const delegate: IngestDelegate | undefined = conn ? {
     follow: async (trial) => !!(await conn.sendRequest(Methods.follow, { trial })),
-    ended: async (trial, exitCode, signal) => !!(await conn.sendRequest("trial/ended", { trial, exitCode, signal })),
+    ended: async (trial, exitCode, signal) => !!(await conn.sendRequest(Methods.ended, { trial, exitCode, signal })),
   } : undefined;
   let result;
   try {

@@ -120,7 +120,7 @@ export class Daemon {
     handle(Methods.run, (p: RunParams, c) => this.run(p, c));
     handle(Methods.cancel, (p: { trial: number }) => this.cancel(p.trial));
     handle(Methods.follow, (p: { trial: number }) => this.follow(p.trial));
-    handle("trial/ended", (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
+    handle(Methods.ended, (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
     handle(Methods.files, () => this.watcher.files());
     handle(Methods.definitions, (p: { path: string }) => this.watcher.definitions(p.path));
     conn.listen();
