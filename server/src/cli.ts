@@ -73,8 +73,9 @@ function program(): Command {
     .description("the trials as a derivation graph (a restore starts a branch)")
     .option("--format <format>", "text, dot or json", "text")
     .option("--script <script>", "only trials of this script")
-    .option("--status <status>", "only trials with this status: finished, failed, interrupted, running, backup")
-    .action((o: { format: string; script?: string; status?: string }) => historyCommand({ ...o, cwd: process.cwd() }));
+    .option("--status <status>", "only trials with this status: finished, failed, interrupted, cancelled, running, backup")
+    .option("--definitions <name>", "instead: how a function or class evolved across saves and trials")
+    .action((o: { format: string; script?: string; status?: string; definitions?: string }) => historyCommand({ ...o, cwd: process.cwd() }));
 
   p.command("restore")
     .description("put back the script, local modules and input files of a trial (current versions are backed up first)")

@@ -4,17 +4,20 @@ import { listTags } from "../store/management";
 import { listTrials, type TrialRow } from "../store/queries";
 import { historyNodes, renderHistoryDot, renderHistoryText } from "../trials/history";
 import { openProjectStore, printJson } from "./common";
+import type { DB } from "../store/database";
+import { definitionHistory } from "../store/definitions";
 import { statusText } from "./list";
 
-export interface HistoryOptions { cwd: string; format: string; script?: string; status?: string }
+export interface HistoryOptions { cwd: string; format: string; script?: string; status?: string; definitions?: string }
 
 /** `now history`: the trials as a derivation graph (text, dot or JSON). */
 export function historyCommand(opts: HistoryOptions): void {
   if (!["text", "dot", "json"].includes(opts.format)) throw new NowError(`unknown format '${opts.format}' (text, dot or json)`);
-  const statuses = ["finished", "failed", "interrupted", "running", "backup"];
+  const statuses = ["finished", "failed", "interrupted", "cancelled", "running", "backup"];
   if (opts.status && !statuses.includes(opts.status)) throw new NowError(`unknown status '${opts.status}' (${statuses.join(", ")})`);
   const { db } = openProjectStore(opts.cwd);
   try {
+    if (opts.definitions !== undefined) return definitionsHistory(db, opts.definitions, opts.format);
     const tags = new Map<number, string[]>();
     for (const t of listTags(db)) tags.set(t.trial_id, [...(tags.get(t.trial_id) ?? []), t.name]);
     let trials = listTrials(db);
@@ -37,4 +40,18 @@ function label(t: TrialRow, tags: string[]): string {
   const tagText = tags.length ? ` (${tags.join(", ")})` : "";
   const status = t.kind === "backup" ? "backup" : statusText(t);
   return `${t.id}${tagText}  ${what}  ${status}  ${formatTime(t.started_at)}  code ${shortHash(t.script_hash)}`;
+}
+
+/** `now history --definitions NAME`: how a function or class evolved across saves and trials. */
+function definitionsHistory(db: DB, name: string, format: string): void {
+  const rows = definitionHistory(db, name);
+  if (format === "json") return printJson(rows);
+  if (rows.length === 0) {
+    process.stdout.write(`no recorded change of a definition named ${name} (the daemon records them: now daemon)\n`);
+    return;
+  }
+  const lines = rows.map((r) =>
+    `${formatTime(r.at)}  ${r.path}:${r.line ?? "-"}  ${r.qualname}${r.signature ?? ""}  ${r.change}` +
+    `  version ${shortHash(r.to_hash)}${r.trials.length ? `  ran in trial ${r.trials.join(", ")}` : ""}`);
+  process.stdout.write(lines.join("\n") + "\n");
 }

@@ -14,7 +14,8 @@
 -- History:
 --   1  2026-11-26  trials, deployment, environment, modules, code objects, activations,
 --                  file accesses, warnings; tags, notes, snapshots, heads; fine-grained
---                  values and their dependencies.
+--                  values and their dependencies; definition provenance (file versions,
+--                  definitions, their history).
 
 CREATE TABLE trial (
   id             INTEGER PRIMARY KEY,            -- the number users type: 1, 2, 3 …
@@ -199,3 +200,46 @@ CREATE TABLE unknown_line (
   reason         TEXT NOT NULL,
   PRIMARY KEY (trial_id, activation_id, line)
 ) WITHOUT ROWID;
+
+-- Definition provenance, kept by the daemon's index (tree-sitter). A file version is
+-- named by its content hash, the same hash trials record for their script and local
+-- modules: that is how a trial links to the definitions it ran.
+CREATE TABLE file_version (
+  hash           TEXT PRIMARY KEY,
+  errors         INTEGER NOT NULL DEFAULT 0,       -- syntax errors tree-sitter recovered from
+  skipped        TEXT,                             -- binary | too large: not parsed
+  indexed_at     REAL NOT NULL,
+  data           TEXT NOT NULL                     -- the whole index as JSON (calls, imports …)
+);
+
+CREATE TABLE definition (
+  file_hash      TEXT NOT NULL REFERENCES file_version(hash) ON DELETE CASCADE,
+  qualname       TEXT NOT NULL,                    -- as Python's __qualname__
+  kind           TEXT NOT NULL,                    -- function | class
+  line           INTEGER NOT NULL,                 -- 1-based, as tracebacks count
+  end_line       INTEGER NOT NULL,
+  signature      TEXT NOT NULL,                    -- parameters as written, for display
+  signature_hash TEXT NOT NULL,
+  body_hash      TEXT NOT NULL,
+  PRIMARY KEY (file_hash, qualname)
+) WITHOUT ROWID;
+
+-- Which version a path had, and when: saves seen by the watcher, versions trials ran.
+CREATE TABLE file_seen (
+  path           TEXT NOT NULL,
+  hash           TEXT NOT NULL,
+  seen_at        REAL NOT NULL,
+  source         TEXT NOT NULL CHECK (source IN ('disk', 'trial')),
+  PRIMARY KEY (path, seen_at, hash)
+) WITHOUT ROWID;
+
+-- Each change of a definition between two consecutive versions of a path.
+CREATE TABLE definition_change (
+  path           TEXT NOT NULL,
+  qualname       TEXT NOT NULL,
+  change         TEXT NOT NULL CHECK (change IN ('added', 'removed', 'signature', 'body', 'moved')),
+  from_hash      TEXT,
+  to_hash        TEXT NOT NULL,
+  at             REAL NOT NULL
+);
+CREATE INDEX definition_change_by_name ON definition_change (qualname, at);
