@@ -9,6 +9,7 @@ import { diffCommand } from "./commands/diff";
 import { dataflowCommand, influenceCommand } from "./commands/dataflow";
 import { queryCommand } from "./commands/query";
 import { daemonCommand } from "./commands/daemon";
+import { exportCommand } from "./commands/export";
 import { gcCommand } from "./commands/gc";
 import { historyCommand } from "./commands/history";
 import { restoreCommand } from "./commands/restore";
@@ -139,6 +140,14 @@ function program(): Command {
     .argument("<sql>", "one SELECT statement")
     .option("--json", "rows as JSON")
     .action((sql: string, o: { json?: boolean }) => queryCommand(sql, { ...o, cwd: process.cwd() }));
+
+  p.command("export")
+    .description("export a trial as Prolog facts and rules, or as W3C PROV (PROV-JSON, PROV-N)")
+    .argument("[trial]", "trial number, tag or UUID (default: the last)")
+    .option("--format <format>", "prolog, prov-json or prov-n", "prolog")
+    .option("-o, --output <file>", "write to FILE instead of stdout")
+    .action((trial: string | undefined, o: { format: string; output?: string }) =>
+      exportCommand(trial, { cwd: process.cwd(), format: o.format, output: o.output }));
 
   p.command("daemon")
     .description("the project's daemon: start (foreground, the default), status or stop")

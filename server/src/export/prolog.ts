@@ -122,6 +122,7 @@ function header(x: TrialExport): string {
     "% last_write(TrialId, Path, AccessId)            the last access that wrote Path",
     "% called(TrialId, Caller, Called)                direct calls",
     "% activation_stack(TrialId, Id, Callers)         callers of Id, innermost first",
+    "%     (activation_stack_/4 is its helper; it stops at a caller already seen)",
     "% indirect_activation(TrialId, Caller, Called)   Caller is on Called's stack",
     "% duration(TrialId, Id, Seconds)",
     "% return_value(TrialId, ActivationId, ValueId)   the value an activation returned (fine)",
@@ -136,12 +137,15 @@ function header(x: TrialExport): string {
     "%     files that might have influenced the last version of InfluencedPath, as",
     "%     `now influence`: fine trials through the dataflow graph; coarse trials",
     "%     conservatively: every file read (not opened for writing) before the written",
-    "%     file was closed. Each answer once.",
+    "%     file was closed. Each answer once, in order (setof).",
     "% activation_node(TrialId, ActivationId, Node)    a(Id) and the v(Value) nodes of its values",
     "% activation_influence(TrialId, Influencer, Influenced)",
     "%     activations whose values may have reached Influenced: fine trials through the",
     "%     dataflow graph; coarse trials naively (noWorkflow's temporal rule): Influencer",
-    "%     started before Influenced finished.",
+    "%     started before Influenced finished. Each answer once, in order.",
+    "% influencer_path(TrialId, InfluencedPath, InfluencerPath),",
+    "% influencer_activation(TrialId, Influenced, Influencer)",
+    "%     the same relations before sorting and removing duplicates.",
   ].join("\n");
 }
 
@@ -156,7 +160,7 @@ const FACTS = [
 // instead of raising an existence error, and so that a user may add facts.
 const DECLARATIONS = [
   ...FACTS.map((p) => `:- dynamic ${p}.`),
-  ":- table influences/3, access_influence/3, activation_influence/3.",
+  ":- table influences/3.",
 ].join("\n");
 
 const RULES = String.raw`% ---------------------------------------------------------------------------
@@ -212,11 +216,18 @@ influences(T, From, To) :- flow_edge(T, From, To).
 influences(T, From, To) :- influences(T, From, Via), flow_edge(T, Via, To).
 
 access_influence(T, Influencer, Influenced) :-
+    trial(T, _, _, _, _, _),
+    setof(Path, Access^last_write(T, Path, Access), Written),
+    member(Influenced, Written),
+    setof(Path, influencer_path(T, Influenced, Path), Influencers),
+    member(Influencer, Influencers).
+
+influencer_path(T, Influenced, Influencer) :-
     trial_granularity(T, fine),
     last_write(T, Influenced, Written),
     influences(T, f(Read), f(Written)),
     input_access(T, Read, Influencer).
-access_influence(T, Influencer, Influenced) :-
+influencer_path(T, Influenced, Influencer) :-
     trial_granularity(T, Granularity), Granularity \== fine,
     last_write(T, Influenced, Written),
     access(T, Written, _, _, _, _, _, Opened, Closed),
@@ -230,14 +241,19 @@ activation_node(T, A, a(A)) :- activation(T, A, _, _, _, _, _, _, _).
 activation_node(T, A, v(V)) :- value(T, V, A, _, _, _, _).
 
 activation_influence(T, Influencer, Influenced) :-
+    activation(T, Influenced, _, _, _, _, _, _, _),
+    setof(A, influencer_activation(T, Influenced, A), Influencers),
+    member(Influencer, Influencers).
+
+influencer_activation(T, Influenced, Influencer) :-
     trial_granularity(T, fine),
     activation_node(T, Influencer, Node),
     influences(T, Node, a(Influenced)),
     Influencer \== Influenced.
-activation_influence(T, Influencer, Influenced) :-
+influencer_activation(T, Influenced, Influencer) :-
     trial_granularity(T, Granularity), Granularity \== fine,
-    activation(T, Influencer, _, _, _, _, Start, _, _),
     activation(T, Influenced, _, _, _, _, _, Finish, _),
+    activation(T, Influencer, _, _, _, _, Start, _, _),
     Influencer \== Influenced,
     ( Finish == nil -> true ; Start =< Finish ).
 `;
