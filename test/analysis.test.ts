@@ -78,3 +78,37 @@ test("now dataflow: dot renders with Graphviz; JSON and Mermaid; bad options ref
   }
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
 });
+
+test("a fine trial of the demo: influence names exactly the two input files; slices render", (t) => {
+  const dir = demo(["run", "--fine", "experiment.py", "2013", "2014"], ["run", "--fine", "experiment.py", "2013", "2015"]);
+  const inf = json(now(["influence", "3", "out.svg", "--json", "-v"], { cwd: dir }));
+  assert.equal(inf.precise, true);
+  assert.deepEqual(inf.files, ["data/p2013.dat", "data/p2014.dat"]);
+  for (const fn of ["read", "sum_by_month", "create_bargraph"]) assert.ok(inf.activations.includes(fn), fn);
+  const shown = json(now(["show", "3", "--json", "-V"], { cwd: dir }));
+  assert.equal(shown.trial.granularity, "fine");
+  // month_of runs 730 times: its loop lines are bounded, the rest counted.
+  assert.ok(shown.values.some((v: { kind: string; count: number }) => v.kind === "elided" && v.count > 300));
+  const text = now(["show", "3"], { cwd: dir }).stdout;
+  assert.match(text, /values +\d+ recorded, \d+ more elided in loops/);
+  const slice = json(now(["dataflow", "3", "--slice", "out.svg", "--format", "json"], { cwd: dir }));
+  const paths = slice.nodes.filter((n: { kind: string }) => n.kind === "file").map((n: { path: string }) => n.path).sort();
+  assert.deepEqual(paths, ["data/p2013.dat", "data/p2014.dat", "out.svg"]);
+  const files = json(now(["dataflow", "3", "--files-only", "--format", "json"], { cwd: dir }));
+  const edges = files.edges.map((e: { from: string; to: string }) => {
+    const name = (k: string) => files.nodes.find((n: { key: string }) => n.key === k).path;
+    return `${name(e.from)} -> ${name(e.to)}`;
+  }).sort();
+  assert.deepEqual(edges, ["data/p2013.dat -> out.svg", "data/p2014.dat -> out.svg"]);
+  const diff = now(["diff", "3", "4", "--fine"], { cwd: dir }).stdout;
+  assert.match(diff, /~ experiment\.py:16 prec_b: \[110\.5, .* → \[96\.3, /);
+  assert.doesNotMatch(diff, / at 0x/, "object addresses are not differences");
+  if (!requireTool(t, "dot")) return;
+  // Whole fine graphs are for tools; what a person renders is a slice or a collapsed view.
+  for (const extra of [["--slice", "out.svg", "--collapse-loops"], ["--collapse-loops"], ["--activations-only", "--collapse-loops"], ["--slice", "prec_b", "--depth", "3"]]) {
+    const out = now(["dataflow", "3", ...extra], { cwd: dir });
+    assert.equal(out.status, 0, out.stderr);
+    const svg = spawnSync("dot", ["-Tsvg"], { input: out.stdout, encoding: "utf8" });
+    assert.equal(svg.status, 0, `dot: ${svg.stderr}`);
+  }
+});

@@ -6,7 +6,7 @@ import { Digraph } from "./graph";
 
 export type FlowNode =
   | { kind: "value"; id: number; activation: number; line: number; target: string; valueKind: string; value: string | null; count: number; file: string }
-  | { kind: "activation"; id: number; name: string; file: string; line: number; depth: number }
+  | { kind: "activation"; id: number; name: string; file: string; line: number; depth: number; calls?: number }
   | { kind: "file"; id: number; path: string; mode: string; writes: boolean; activation: number | null };
 
 export type FlowGraph = Digraph<FlowNode>;
@@ -21,8 +21,8 @@ export const writesFile = (mode: string) => /[wax+]/.test(mode);
  * The dataflow graph of a trial. Edges go from what something was computed from to it:
  * value → value (dependencies), return value → caller's value (calls), file access →
  * value (a value computed while the file was opened), activation → file written (the
- * activation that opened it), and every value of an activation → that activation, so
- * a written file depends on what its writer computed ("at the granularity of the
+ * activation that opened it), and the values of an activation → that activation, so a
+ * written file depends on what its writer computed ("at the granularity of the
  * activation"). Activations appear as nodes; values of a coarse trial do not exist.
  */
 export function buildDataflow(db: DB, trialId: number): FlowGraph {
@@ -65,8 +65,16 @@ export function assemble(
       g.addEdge(ret !== undefined ? valueKey(ret) : activationKey(d.source_id), to);
     }
   }
+  // An activation depends on what it computed. Only its sinks — values no other value of
+  // the same activation was computed from — are linked: the rest reach it through them,
+  // and the graph stays readable.
+  const activationOf = new Map(values.map((v) => [v.id, v.activation_id]));
+  const feedsSameActivation = new Set<number>();
+  for (const d of deps) {
+    if (d.source_kind === "value" && activationOf.get(d.source_id) === activationOf.get(d.value_id)) feedsSameActivation.add(d.source_id);
+  }
   for (const v of values) {
-    if (v.kind !== "return") g.addEdge(valueKey(v.id), activationKey(v.activation_id));
+    if (v.kind !== "return" && !feedsSameActivation.has(v.id)) g.addEdge(valueKey(v.id), activationKey(v.activation_id));
   }
   for (const f of files) {
     if (writesFile(f.mode) && f.activation_id !== null) g.addEdge(activationKey(f.activation_id), fileKey(f.id));
@@ -80,9 +88,9 @@ export function labelOf(n: FlowNode): string {
     case "value":
       if (n.valueKind === "elided") return `${n.target} … ${n.count} more (L${n.line})`;
       if (n.valueKind === "return") return `return ${n.value ?? ""} (L${n.line})`;
-      return `${n.target} = ${n.value ?? "?"} (L${n.line})`;
+      return n.count > 1 ? `${n.target} ×${n.count}, last ${n.value ?? "?"} (L${n.line})` : `${n.target} = ${n.value ?? "?"} (L${n.line})`;
     case "activation":
-      return `${n.name}()`;
+      return n.calls && n.calls > 1 ? `${n.name}() ×${n.calls}` : `${n.name}()`;
     case "file":
       return `${n.path} (${n.mode})`;
   }

@@ -6,8 +6,9 @@ const cut = (s: string, n = 60) => (s.length <= n ? s : s.slice(0, n - 1) + "…
 
 export function toDot(g: FlowGraph, name = "dataflow"): string {
   const lines = [`digraph ${name} {`, "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'];
-  for (const [k, n] of g.nodes) lines.push(`  ${k} [label="${esc(cut(labelOf(n)))}", ${shape(n)}];`);
-  for (const [a, b] of g.edges()) lines.push(`  ${a} -> ${b};`);
+  // Keys like g3:12:x (collapsed loops) are quoted: a bare colon is a port in dot.
+  for (const [k, n] of g.nodes) lines.push(`  "${k}" [label="${esc(cut(labelOf(n)))}", ${shape(n)}];`);
+  for (const [a, b] of g.edges()) lines.push(`  "${a}" -> "${b}";`);
   lines.push("}");
   return lines.join("\n") + "\n";
 }
@@ -22,11 +23,12 @@ function shape(n: FlowNode): string {
 export function toMermaid(g: FlowGraph): string {
   const q = (s: string) => `"${cut(s).replace(/"/g, "#quot;")}"`;
   const lines = ["flowchart LR"];
+  const id = (k: string) => k.replace(/[^A-Za-z0-9_]/g, "_");
   for (const [k, n] of g.nodes) {
     const label = q(labelOf(n));
-    lines.push(n.kind === "activation" ? `  ${k}[${label}]` : n.kind === "file" ? `  ${k}[/${label}/]` : `  ${k}(${label})`);
+    lines.push(n.kind === "activation" ? `  ${id(k)}[${label}]` : n.kind === "file" ? `  ${id(k)}[/${label}/]` : `  ${id(k)}(${label})`);
   }
-  for (const [a, b] of g.edges()) lines.push(`  ${a} --> ${b}`);
+  for (const [a, b] of g.edges()) lines.push(`  ${id(a)} --> ${id(b)}`);
   return lines.join("\n") + "\n";
 }
 

@@ -26,9 +26,9 @@ export function view(g: FlowGraph, o: ViewOptions): FlowGraph {
     out = out.contract((k, n) => !hidden.has(k) && !(owner(n) !== null && hidden.has(owner(n)!)));
   }
   if (o.hideInternals) out = out.contract((_k, n) => !isInternal(n));
-  if (o.collapseLoops) out = collapseLoops(out);
   if (o.activationsOnly) out = activationsOnly(out);
   if (o.filesOnly) out = out.contract((_k, n) => n.kind === "file");
+  if (o.collapseLoops) out = collapseLoops(out);
   return out;
 }
 
@@ -42,23 +42,24 @@ function isInternal(n: FlowNode): boolean {
   return false;
 }
 
-/** All values of one (activation, line, target) become one node. */
+/**
+ * Loops (and repeated calls) collapsed: all values of one line and target of a function
+ * become one node, whichever iteration or activation produced them, and all activations
+ * of one function become one node. Counts add up.
+ */
 function collapseLoops(g: FlowGraph): FlowGraph {
   const groupOf = new Map<string, string>();
   const out: FlowGraph = new Digraph();
   for (const [k, n] of g.nodes) {
-    if (n.kind !== "value") {
-      out.addNode(k, n);
-      groupOf.set(k, k);
-      continue;
-    }
-    const gk = `g${n.activation}:${n.line}:${n.target}`;
+    const gk = n.kind === "value" ? `g:${n.file}:${n.line}:${n.target}`
+      : n.kind === "activation" ? `G:${n.file}:${n.line}:${n.name}` : k;
     groupOf.set(k, gk);
     const prev = out.nodes.get(gk);
-    if (prev && prev.kind === "value") {
+    if (!prev) out.addNode(gk, { ...n });
+    else if (prev.kind === "value" && n.kind === "value") {
       out.nodes.set(gk, { ...prev, count: prev.count + n.count, value: n.valueKind === "elided" ? prev.value : n.value });
-    } else {
-      out.addNode(gk, { ...n });
+    } else if (prev.kind === "activation" && n.kind === "activation") {
+      out.nodes.set(gk, { ...prev, calls: (prev.calls ?? 1) + 1 });
     }
   }
   for (const [from, to] of g.edges()) out.addEdge(groupOf.get(from)!, groupOf.get(to)!);

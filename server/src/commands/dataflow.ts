@@ -1,5 +1,5 @@
 import path from "path";
-import { buildDataflow, fileKey, writesFile, type FlowNode } from "../analysis/dataflow";
+import { activationKey, buildDataflow, fileKey, writesFile, type FlowNode } from "../analysis/dataflow";
 import { toDot, toJson, toMermaid } from "../analysis/render";
 import { resolveSlice, view, type ViewOptions } from "../analysis/views";
 import { NowError } from "../errors";
@@ -68,7 +68,12 @@ export function influenceCommand(ref: string | undefined, target: string, o: { c
       result = {
         trial: t.id, path: last.path, precise: true, files: [...new Set(files)].sort(),
         ...(o.verbose ? {
-          activations: [...new Set(nodes.filter((n) => n.kind === "activation").map((n) => (n as { name: string }).name))].sort(),
+          // The activations on the way: those in the slice and those whose values are.
+          activations: [...new Set(nodes.flatMap((n) => {
+            const key = n.kind === "activation" ? activationKey(n.id) : n.kind === "value" ? activationKey(n.activation) : null;
+            const a = key ? g.nodes.get(key) : undefined;
+            return a && a.kind === "activation" ? [a.name] : [];
+          }))].sort(),
           values: nodes.filter((n) => n.kind === "value").map((n) => {
             const v = n as Extract<FlowNode, { kind: "value" }>;
             return `${v.file}:${v.line} ${v.target}`;

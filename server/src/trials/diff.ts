@@ -60,7 +60,7 @@ export function diffTrials(db: DB, root: string, a: TrialRow, b: TrialRow, fine 
     activations: changes(getActivationCounts(db, a.id), getActivationCounts(db, b.id)),
     duration: { before: a.duration, after: b.duration },
     values: fine && a.granularity === "fine" && b.granularity === "fine"
-      ? changes(nullsAsText(lastValuesByLine(db, a.id)), nullsAsText(lastValuesByLine(db, b.id)))
+      ? changes(comparable(lastValuesByLine(db, a.id)), comparable(lastValuesByLine(db, b.id))).sort(byFileAndLine)
       : null,
   };
 }
@@ -70,8 +70,20 @@ function moduleVersions(db: DB, t: TrialRow): Map<string, string> {
   return new Map(getModules(db, t.id).filter((m) => m.name !== "__main__").map((m) => [m.name, moduleLabel(m)]));
 }
 
-function nullsAsText(m: Map<string, string | null>): Map<string, string> {
-  return new Map([...m].map(([k, v]) => [k, v ?? "?"]));
+/** Reprs as compared: object addresses (`at 0x7f…`) differ between any two runs. */
+function comparable(m: Map<string, string | null>): Map<string, string> {
+  return new Map([...m].map(([k, v]) => [k, (v ?? "?").replace(/ at 0x[0-9a-f]+/g, "")]));
+}
+
+/** Keys are "file:line target": order by file, then line as a number. */
+function byFileAndLine(x: Change<string>, y: Change<string>): number {
+  const parse = (k: string) => {
+    const m = /^(.*):(\d+) (.*)$/.exec(k);
+    return m ? [m[1], Number(m[2]), m[3]] as const : [k, 0, ""] as const;
+  };
+  const [fa, la, ta] = parse(x.name);
+  const [fb, lb, tb] = parse(y.name);
+  return fa.localeCompare(fb) || la - lb || ta.localeCompare(tb);
 }
 
 function moduleLabel(m: { version: string | null; hash: string | null; local: boolean }): string {
