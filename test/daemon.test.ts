@@ -168,3 +168,40 @@ test("SIGKILL of the daemon: a new one starts over the stale socket and lock; no
     d.kill("SIGTERM");
   }
 });
+
+test("the index: both clients see a save; odd files are skipped with a log line, and it keeps serving", async () => {
+  const dir = project();
+  const d = startDaemon(dir);
+  try {
+    const a = await client(dir);
+    const b = await client(dir);
+    type Index = { definitions: { qualname: string }[]; skipped?: string };
+    const names = async (c: MessageConnection, p: string) =>
+      ((await c.sendRequest(Methods.definitions, { path: p })) as Index).definitions.map((x) => x.qualname);
+    assert.deepEqual(await names(a, "main.py"), ["work"]);
+    fs.writeFileSync(path.join(dir, "main.py"), "class Lab:\n    def run(self):\n        pass\n\ndef work(n, m=2):\n    return n\n");
+    await until(async () => (await names(b, "main.py")).length === 3);
+    assert.deepEqual(await names(a, "main.py"), ["Lab", "Lab.run", "work"]);
+    // A binary file named .py, a 5 MB one, one deleted right after it appeared.
+    fs.writeFileSync(path.join(dir, "blob.py"), Buffer.from([0x70, 0x00, 0xff, 0x00]));
+    fs.writeFileSync(path.join(dir, "huge.py"), "x = 1\n".repeat(900_000));
+    fs.writeFileSync(path.join(dir, "brief.py"), "def gone(): pass\n");
+    fs.rmSync(path.join(dir, "brief.py"));
+    await until(async () => ((await a.sendRequest(Methods.status)) as DaemonStatus).indexedFiles >= 4);
+    assert.equal(((await a.sendRequest(Methods.definitions, { path: "blob.py" })) as Index).skipped, "binary");
+    assert.equal(((await a.sendRequest(Methods.definitions, { path: "huge.py" })) as Index).skipped, "too large");
+    await assert.rejects(a.sendRequest(Methods.definitions, { path: "brief.py" }), /not an indexed Python file/);
+    await assert.rejects(a.sendRequest(Methods.definitions, { path: "ignored/skip.py" }), /not an indexed Python file/);
+    const log = fs.readFileSync(path.join(dir, ".now", "daemon.log"), "utf8");
+    assert.match(log, /blob\.py not parsed \(binary\)/);
+    assert.match(log, /huge\.py not parsed \(too large\)/);
+    assert.deepEqual(await names(b, "main.py"), ["Lab", "Lab.run", "work"]);
+    // The change of work's signature is in its history.
+    const hist = json(now(["history", "--definitions", "work", "--format", "json"], { cwd: dir }));
+    assert.deepEqual(hist.map((h: { change: string }) => h.change), ["added", "signature"]);
+    a.dispose();
+    b.dispose();
+  } finally {
+    d.kill("SIGTERM");
+  }
+});

@@ -1,5 +1,6 @@
 import fs from "fs";
 import net from "net";
+import path from "path";
 import {
   createMessageConnection, ResponseError, ErrorCodes, SocketMessageReader, SocketMessageWriter, type MessageConnection,
 } from "vscode-jsonrpc/node";
@@ -18,6 +19,7 @@ import { acquireLock, releaseLock } from "./lock";
 import { DaemonLog } from "./log";
 import { lockPath, logPath, socketPath } from "./paths";
 import { ProjectWatcher } from "./watcher";
+import { Indexer } from "./indexer";
 
 export const VERSION = "0.1.0";
 
@@ -50,6 +52,7 @@ export class Daemon {
   private readonly started = Date.now();
   private idleTimer: NodeJS.Timeout | null = null;
   private db!: DB;
+  private indexer!: Indexer;
   readonly log: DaemonLog;
   readonly watcher: ProjectWatcher;
   private stopping = false;
@@ -79,7 +82,10 @@ export class Daemon {
     } finally {
       process.umask(oldMask);
     }
+    this.indexer = new Indexer(this.root, this.db, this.log);
+    this.watcher.onBatch = (changes) => void this.indexer.enqueue(changes);
     await this.watcher.start();
+    await this.indexer.idle();
     this.log.write(`daemon ${VERSION} serving ${this.root} on ${sock}`);
     this.armIdle();
   }
@@ -122,7 +128,11 @@ export class Daemon {
     handle(Methods.follow, (p: { trial: number }) => this.follow(p.trial));
     handle(Methods.ended, (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
     handle(Methods.files, () => this.watcher.files());
-    handle(Methods.definitions, (p: { path: string }) => this.watcher.definitions(p.path));
+    handle(Methods.definitions, async (p: { path: string }) => {
+      if (typeof p.path !== "string") throw new NowError("index/definitions needs a path");
+      await this.indexer.idle(); // a save just before the question is answered too
+      return this.indexer.definitions(p.path.split(path.sep).join("/"));
+    });
     conn.listen();
   }
 
@@ -130,7 +140,7 @@ export class Daemon {
     return {
       protocol: DAEMON_PROTOCOL_VERSION, version: VERSION, pid: process.pid, root: this.root,
       uptime: (Date.now() - this.started) / 1000, clients: this.clients.size,
-      watchedFiles: this.watcher.size(), indexedFiles: this.watcher.indexedCount(),
+      watchedFiles: this.watcher.size(), indexedFiles: this.indexer.size(),
       runningTrials: [...this.running.keys()],
     };
   }
@@ -204,6 +214,11 @@ export class Daemon {
   }
 
   private broadcastFinished(t: TrialRow): void {
+    try {
+      this.indexer.indexTrial(t);
+    } catch (e) {
+      this.log.write(`index of trial ${t.id}: ${(e as Error).message}`);
+    }
     this.log.write(`trial ${t.id} ${t.status}`);
     for (const c of this.clients) c.sendNotification(Notifications.finished, { trial: summary(t) });
   }

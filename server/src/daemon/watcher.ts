@@ -2,7 +2,6 @@ import { watch, type FSWatcher } from "chokidar";
 import fs from "fs";
 import ignore, { type Ignore } from "ignore";
 import path from "path";
-import { NowError } from "../errors";
 import type { DaemonLog } from "./log";
 
 /** Folders never worth watching, whatever .gitignore says. */
@@ -23,10 +22,6 @@ export class ProjectWatcher {
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly gitignore: Ignore;
   onBatch: (changes: Map<string, "add" | "change" | "unlink">) => void = () => {};
-  definitionsOf: (rel: string) => unknown = () => {
-    throw new NowError("the definition index is not loaded");
-  };
-  indexedCount: () => number = () => 0;
 
   constructor(readonly root: string, private readonly log: DaemonLog) {
     this.gitignore = ignore();
@@ -95,10 +90,6 @@ export class ProjectWatcher {
 
   size(): number {
     return this.entries.size;
-  }
-
-  definitions(rel: string): unknown {
-    return this.definitionsOf(rel.split(path.sep).join("/"));
   }
 
   async close(): Promise<void> {
