@@ -14,6 +14,8 @@ export interface DaemonStatus {
   watchedFiles: number;
   indexedFiles: number;
   runningTrials: number[];
+  /** The first scan and index of the project are done. */
+  ready: boolean;
 }
 
 export interface RunParams {

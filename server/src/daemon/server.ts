@@ -53,6 +53,8 @@ export class Daemon {
   private idleTimer: NodeJS.Timeout | null = null;
   private db!: DB;
   private indexer!: Indexer;
+  private ready: Promise<void> = Promise.resolve();
+  private isReady = false;
   readonly log: DaemonLog;
   readonly watcher: ProjectWatcher;
   private stopping = false;
@@ -84,8 +86,9 @@ export class Daemon {
     }
     this.indexer = new Indexer(this.root, this.db, this.log);
     this.watcher.onBatch = (changes) => void this.indexer.enqueue(changes);
-    await this.watcher.start();
-    await this.indexer.idle();
+    // Clients may connect at once; questions about the index wait for the first scan.
+    this.ready = this.watcher.start().then(() => this.indexer.idle()).then(() => void (this.isReady = true));
+    await this.ready;
     this.log.write(`daemon ${VERSION} serving ${this.root} on ${sock}`);
     this.armIdle();
   }
@@ -130,6 +133,7 @@ export class Daemon {
     handle(Methods.files, () => this.watcher.files());
     handle(Methods.definitions, async (p: { path: string }) => {
       if (typeof p.path !== "string") throw new NowError("index/definitions needs a path");
+      await this.ready;
       await this.indexer.idle(); // a save just before the question is answered too
       return this.indexer.definitions(p.path.split(path.sep).join("/"));
     });
@@ -141,7 +145,7 @@ export class Daemon {
       protocol: DAEMON_PROTOCOL_VERSION, version: VERSION, pid: process.pid, root: this.root,
       uptime: (Date.now() - this.started) / 1000, clients: this.clients.size,
       watchedFiles: this.watcher.size(), indexedFiles: this.indexer.size(),
-      runningTrials: [...this.running.keys()],
+      runningTrials: [...this.running.keys()], ready: this.isReady,
     };
   }
 
