@@ -63,6 +63,10 @@ export const Methods = {
   /** The followed trial's process ended: `{trial, exitCode, signal}`. */
   ended: "trial/ended",
   definitions: "index/definitions",
+  /** An editor's buffer: `{path, text}`; then `{path, changes}` (LSP content changes); then `{path}`. */
+  open: "index/open",
+  change: "index/change",
+  close: "index/close",
   files: "index/files",
 } as const;
 

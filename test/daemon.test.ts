@@ -205,3 +205,26 @@ test("the index: both clients see a save; odd files are skipped with a log line,
     d.kill("SIGTERM");
   }
 });
+
+test("an editor's unsaved buffer: opened, edited incrementally, closed", async () => {
+  const dir = project();
+  const d = startDaemon(dir);
+  try {
+    const a = await client(dir);
+    type Index = { definitions: { qualname: string }[] };
+    const open = (await a.sendRequest(Methods.open, { path: "main.py", text: "def draft(a):\n    return a\n" })) as Index;
+    assert.deepEqual(open.definitions.map((x) => x.qualname), ["draft"]);
+    const changed = (await a.sendRequest(Methods.change, {
+      path: "main.py",
+      changes: [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: "\nclass Né:\n    def m(self):\n        pass\n" }],
+    })) as Index;
+    assert.deepEqual(changed.definitions.map((x) => x.qualname), ["draft", "Né", "Né.m"]);
+    assert.deepEqual(((await a.sendRequest(Methods.definitions, { path: "main.py" })) as Index).definitions.map((x) => x.qualname), ["draft", "Né", "Né.m"]);
+    await a.sendRequest(Methods.close, { path: "main.py" });
+    assert.deepEqual(((await a.sendRequest(Methods.definitions, { path: "main.py" })) as Index).definitions.map((x) => x.qualname), ["work"]);
+    await assert.rejects(a.sendRequest(Methods.change, { path: "main.py", changes: [] }), /main\.py is not open/);
+    a.dispose();
+  } finally {
+    d.kill("SIGTERM");
+  }
+});

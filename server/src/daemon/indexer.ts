@@ -1,6 +1,7 @@
 import path from "path";
 import { readBlob } from "../content";
 import { NowError } from "../errors";
+import { AnalysedDocument, type ContentChange } from "../index/document";
 import { diffDefinitions } from "../index/history";
 import { createParser } from "../index/parser";
 import { indexBytes, indexProject } from "../index/projectIndex";
@@ -18,6 +19,8 @@ import type { DaemonLog } from "./log";
  */
 export class Indexer {
   private readonly current = new Map<string, FileIndex>();
+  /** Editors' unsaved buffers: they win over the file on disk while open. */
+  private readonly buffers = new Map<string, AnalysedDocument>();
   private readonly parser = createParser();
   private queue: Promise<void> = Promise.resolve();
 
@@ -81,7 +84,28 @@ export class Indexer {
     }
   }
 
+  /** An editor opened a buffer (its text may differ from the file on disk). */
+  openBuffer(rel: string, text: string): FileIndex {
+    const doc = new AnalysedDocument(text, { parser: this.parser });
+    this.buffers.set(rel, doc);
+    return doc.index;
+  }
+
+  /** Edits to an open buffer: applied to its tree and reparsed incrementally. */
+  changeBuffer(rel: string, changes: ContentChange[]): FileIndex {
+    const doc = this.buffers.get(rel);
+    if (!doc) throw new NowError(`${rel} is not open (index/open first)`);
+    doc.applyChanges(changes);
+    return doc.index;
+  }
+
+  closeBuffer(rel: string): void {
+    this.buffers.delete(rel);
+  }
+
   definitions(rel: string): FileIndex {
+    const buffer = this.buffers.get(rel);
+    if (buffer) return buffer.index;
     const index = this.current.get(rel);
     if (!index) throw new NowError(`${rel} is not an indexed Python file of this project`);
     return index;

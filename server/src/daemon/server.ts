@@ -20,6 +20,7 @@ import { DaemonLog } from "./log";
 import { lockPath, logPath, socketPath } from "./paths";
 import { ProjectWatcher } from "./watcher";
 import { Indexer } from "./indexer";
+import type { ContentChange } from "../index/document";
 
 export const VERSION = "0.1.0";
 
@@ -131,6 +132,18 @@ export class Daemon {
     handle(Methods.follow, (p: { trial: number }) => this.follow(p.trial));
     handle(Methods.ended, (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
     handle(Methods.files, () => this.watcher.files());
+    handle(Methods.open, (p: { path: string; text: string }) => {
+      if (typeof p.path !== "string" || typeof p.text !== "string") throw new NowError("index/open needs a path and a text");
+      return this.indexer.openBuffer(p.path, p.text);
+    });
+    handle(Methods.change, (p: { path: string; changes: ContentChange[] }) => {
+      if (typeof p.path !== "string" || !Array.isArray(p.changes)) throw new NowError("index/change needs a path and changes");
+      return this.indexer.changeBuffer(p.path, p.changes);
+    });
+    handle(Methods.close, (p: { path: string }) => {
+      this.indexer.closeBuffer(p.path);
+      return { closed: p.path };
+    });
     handle(Methods.definitions, async (p: { path: string }) => {
       if (typeof p.path !== "string") throw new NowError("index/definitions needs a path");
       await this.ready;
