@@ -98,7 +98,7 @@ export interface EndEvent {
 
 export type ValueKind =
   | "param" | "assign" | "augassign" | "annassign" | "for" | "with" | "walrus" | "except"
-  | "import" | "def" | "class" | "comprehension" | "match" | "global";
+  | "import" | "def" | "class" | "comprehension" | "match" | "global" | "mutation";
 
 /** Fine granularity: a target got a value. */
 export interface ValueEvent {
@@ -116,7 +116,9 @@ export interface ValueEvent {
 }
 
 /** Fine granularity: an activation's return value as a value node. */
-export interface ReturnedEvent { e: "returned"; id: number; act: number; line: number; value: Repr; deps: number[]; calls: number[] }
+export interface ReturnedEvent {
+  e: "returned"; id: number; act: number; line: number; value: Repr; deps: number[]; calls: number[]; files?: number[];
+}
 export interface ElidedEvent { e: "elided"; id: number; act: number; line: number; target: string; count: number }
 export interface AliasEvent { e: "alias"; id: number; to: number }
 export interface UnknownEvent { e: "unknown"; act: number; line: number; reason: string }

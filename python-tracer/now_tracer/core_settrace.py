@@ -63,7 +63,11 @@ RETURN_CONST = _OP.get("RETURN_CONST", -1)
 YIELD_VALUE = _OP["YIELD_VALUE"]
 YIELD_FROM = _OP.get("YIELD_FROM", -1)
 RESUME = _OP.get("RESUME", -1)
-FOR_ITER = _OP["FOR_ITER"]
+# Where a StopIteration only ends a loop or a `yield from`/`await` (fine mode:
+# the statement goes on; the probe of these opcodes is in NOTES-fine.md).
+_ITER_OPS = frozenset(
+    _OP[n] for n in ("FOR_ITER", "YIELD_FROM", "SEND", "END_SEND", "CLEANUP_THROW", "END_ASYNC_FOR") if n in _OP
+)
 
 _GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # GENERATOR, COROUTINE, ITERABLE_COROUTINE, ASYNC_GENERATOR
 # 3.12 inlines list/set/dict comprehensions; skipping their frames elsewhere
@@ -358,14 +362,15 @@ class SettraceCore:
 
         def loop_exit(frame, st, code):
             """A StopIteration that only ends a `for` loop (or a comprehension
-            inlined in this frame, 3.12+) does not abort the statement."""
+            inlined in this frame, 3.12+), a `yield from` or an `await` does not
+            abort the statement."""
             try:
-                if meta_of(code).co_code[frame.f_lasti] == FOR_ITER:
+                if meta_of(code).co_code[frame.f_lasti] in _ITER_OPS:
                     return True
             except IndexError:
                 pass
             cur = st.cur
-            return cur is not None and any(t[10] == "for" for t in cur[1])
+            return cur is not None and any(t[10] == "for" for part in cur[1] for t in part[0])
 
         def end_ok(st, frame, value):
             try:
@@ -373,9 +378,9 @@ class SettraceCore:
             except Exception as err:
                 failed(err)
 
-        def end_raised(st):
+        def end_raised(st, frame):
             try:
-                f_ended(st)
+                f_ended(st, frame)
             except Exception as err:
                 failed(err)
 
@@ -426,7 +431,7 @@ class SettraceCore:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
                             else:
-                                end_raised(st)
+                                end_raised(st, frame)
                                 on_raise(e[0], exc)
                             return None
                         meta = meta_of(e[1])
@@ -447,7 +452,7 @@ class SettraceCore:
                         else:
                             frames.pop(id(frame), None)
                             if exc is not None:
-                                end_raised(st)
+                                end_raised(st, frame)
                                 on_raise(e[0], exc)
                             else:
                                 end_ok(st, frame, arg)
@@ -526,7 +531,7 @@ class SettraceCore:
                 tr = make_tracer(e, st)
                 e[7] = tr
                 frames[key] = e
-                frame.f_trace_lines = st.kind in "mfc"
+                frame.f_trace_lines = st.lines
                 return tr
             except Exception as err:
                 failed(err)

@@ -5,9 +5,10 @@ The core (core_settrace.py, fine variant) calls, for project frames:
     enter(frame, act, caller_state, code) -> state   on a new activation
     line handling (inlined in the core's per-frame trace function), which
         calls close(state, frame, group, new_line) for the statement that just ended
-    returned(state, frame, value) / ended(state)      on a real return / a raise
-    yielded(state) / resumed_by(state, consumer)      generators and coroutines
-    note_call(state, act) / note_file(state, access)  children and file accesses
+    returned(state, frame, value) / ended(state, frame)  a real return / a raise
+    yielded(state)                                     a generator suspends
+    note_call(state, act) / note_file(state, access)  children (and generators
+                                                       resumed) and file accesses
     finish()                                           at the end of the trial
 
 A statement's values are read when it is *closed*: at the next `line` event of
@@ -31,18 +32,19 @@ from __future__ import annotations
 
 import collections
 import itertools
+import sys
 import types
 
 from now_tracer.eventlog import encode_str
 from now_tracer.fineast import (
-    G_COND,
     G_FIRST,
     G_HAS,
     G_READS,
     G_RET,
-    G_TARGETS,
+    G_PARTS,
     G_UNKNOWN,
     HOW_ATTR,
+    HOW_MUT,
     HOW_NAME,
     HOW_NOEVAL,
     MODULE_KEY,
@@ -58,17 +60,19 @@ from now_tracer.fineast import (
     T_RANGE,
     T_STORE,
     T_TEXT,
+    FileTable,
     analyse,
 )
 from now_tracer.recorder import _arg_names
 
 _CO_NEWLOCALS = 0x02
-_GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 CALLS_CAP = 64  # ids kept in one value's calls/files: the first 32 and the last 32
 NOT_EVALUATED_JSON = '"<not evaluated>"'
 
-# Values kept raw in a ring (rendered when written): immutable, cheap to hold.
+# Values kept raw in a ring (rendered when written): immutable, cheap to hold
+# (and strings up to RAW_STR characters).
 _RAW = frozenset((int, float, bool, type(None), complex))
+RAW_STR = 4096
 # Receivers whose method calls are not taken as changing them (`os.makedirs(p)`).
 _NOT_MUTATED = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 _MISSING = object()
@@ -85,15 +89,15 @@ NOT_EVALUATED = _NotEvaluated()
 
 
 class _Code:
-    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen")
+    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen", "single")
 
 
 class State:
     """One activation's fine state (kept in the core's frame entry)."""
 
     __slots__ = (
-        "act", "kind", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
-        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "tracer",
+        "act", "kind", "lines", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
+        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret",
     )
 
 
@@ -117,6 +121,7 @@ class FineRecorder:
         self._tables: dict = {}
         self._codes: dict = {}
         self._gmaps: dict = {}  # id(globals dict) -> (the dict, name -> latest value)
+        self._gmaps_sweep = 256
         self.live: dict = {}    # activation -> State, until it ends
         self._build()
 
@@ -129,7 +134,7 @@ class FineRecorder:
             except Exception:
                 source = None
             if source is None:
-                t = analyse(b"", filename)
+                t = FileTable()
                 t.error = "source not available"
             else:
                 t = analyse(source, filename)
@@ -140,7 +145,9 @@ class FineRecorder:
         ci = _Code()
         ci.code = code
         name = code.co_name
-        ci.is_gen = bool(code.co_flags & _GEN_FLAGS)
+        # Generators and async generators: what their yield statements read feeds
+        # their consumers (coroutines' awaits are not yields of values).
+        ci.is_gen = bool(code.co_flags & (0x20 | 0x200))
         if name == "<module>":
             ci.kind = "m"
         elif name == "<genexpr>":
@@ -158,6 +165,8 @@ class FineRecorder:
         if ci.table is None and ci.kind in "mfc":
             ci.reason = ft.error or ("no statement table for %s at line %d (source changed?)" % (name, code.co_firstlineno))
         ci.lambda_reads = ft.lambdas.get(code.co_firstlineno, ()) if ci.kind == "l" else ()
+        single = ft.singles.get(key)
+        ci.single = ci.table.get(single) if (single is not None and ci.table is not None) else None
         params = []
         if ci.kind in "fl":
             positions = ft.params.get(key, {})
@@ -170,11 +179,27 @@ class FineRecorder:
         return ci
 
     def _gmap(self, g) -> dict:
-        entry = self._gmaps.get(id(g))
+        gmaps = self._gmaps
+        entry = gmaps.get(id(g))
         if entry is None or entry[0] is not g:
+            if len(gmaps) >= self._gmaps_sweep:
+                self._sweep_gmaps()
             entry = (g, {})
-            self._gmaps[id(g)] = entry
+            gmaps[id(g)] = entry
         return entry[1]
+
+    def _sweep_gmaps(self) -> None:
+        """Forget the maps of globals dicts nobody else holds any more (code
+        run with `exec(code, {})` in a loop would otherwise pile them up)."""
+        getrefcount = sys.getrefcount
+        gmaps = self._gmaps
+        for key in list(gmaps):
+            entry = gmaps[key]
+            # held by: the entry, the argument of getrefcount, `entry` here
+            if getrefcount(entry[0]) <= 3:
+                del gmaps[key]
+        entry = None
+        self._gmaps_sweep = max(256, 2 * len(gmaps))
 
     # -- the hot parts, as closures over locals ----------------------------------------
     def _build(self) -> None:
@@ -183,6 +208,8 @@ class FineRecorder:
         rec_ = self.recorder
         append = rec_.append_timed
         jrepr = self.reprs.json
+        rsnap = self.reprs.snapshot
+        rsnap_json = self.reprs.json_snapshot
         next_vid = itertools.count(1).__next__
         codes = self._codes
         new_code = self._new_code
@@ -245,47 +272,6 @@ class FineRecorder:
                 return NOT_EVALUATED_JSON
             return jrepr(v)
 
-        def evict(slot):
-            old = slot.ring.popleft()
-            r = old[0]
-            r[2] = 2
-            slot.n += 1
-            if slot.eid is None:
-                slot.eid = next_vid()
-            if r[3]:
-                append('{"e":"alias","id":%d,"to":%d}' % (r[0], slot.eid))
-
-        def record(st, t, v, deps, calls, files):
-            slots = st.slots
-            c = slots.get(t, 0)
-            vid = next_vid()
-            if c.__class__ is int:
-                if c < K:
-                    slots[t] = c + 1
-                    append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(calls), ids(files)))
-                    ref = vid
-                    name = t[T_STORE]
-                    if name is not None:
-                        if t[T_GLOBAL]:
-                            st.gmap[name] = ref
-                        else:
-                            st.latest[name] = ref
-                    return
-                c = _Slot(t, st.act)
-                slots[t] = c
-                st.rings.append(c)
-            ref = [vid, c, 1, False]
-            ring = c.ring
-            ring.append((ref, v if v.__class__ in RAW else value_json(v), deps, calls, files))
-            if len(ring) > K:
-                evict(c)
-            name = t[T_STORE]
-            if name is not None:
-                if t[T_GLOBAL]:
-                    st.gmap[name] = ref
-                else:
-                    st.latest[name] = ref
-
         def flush(st):
             rings = st.rings
             if not rings:
@@ -305,8 +291,10 @@ class FineRecorder:
             entries.sort(key=_first_id)
             for ref, val, deps, calls, files in entries:
                 ref[2] = 0
-                if val.__class__ is not str:
-                    val = jrepr(val)
+                if val.__class__ is tuple:
+                    val = val[0] if len(val) == 1 else rsnap_json(val)
+                else:
+                    val = value_json(val)
                 append(ref[1].spec[T_FMT] % (ref[0], act, val, deps_text(deps), ids(calls), ids(files)))
 
         def unknown_once(st, line, reason):
@@ -319,112 +307,151 @@ class FineRecorder:
             append('{"e":"unknown","act":%d,"line":%d,"reason":%s}' % (st.act, line, encode_str(reason)))
 
         def target_value(t, frame, loc):
-            """The target's value now; raises KeyError when it is unbound."""
+            """(the target's value now, whether its root name is a global);
+            raises KeyError when it is unbound. A name not declared `global`
+            counts as global when it is not a local (`res.append(v)`,
+            `cache[k] = v`, `config.x = 1` on a module-level object)."""
             how = t[T_HOW]
             if how == HOW_NAME:
                 if t[T_GLOBAL]:
-                    return frame.f_globals[t[T_NAME]]
-                return loc[t[T_NAME]]
+                    return frame.f_globals[t[T_NAME]], True
+                return loc[t[T_NAME]], False
+            if how == HOW_MUT:
+                if not t[T_GLOBAL]:
+                    try:
+                        return loc[t[T_NAME]], False
+                    except KeyError:
+                        pass
+                return frame.f_globals[t[T_NAME]], True
             if how == HOW_NOEVAL:
-                return NOTEV
+                root = t[T_STORE]
+                return NOTEV, bool(t[T_GLOBAL] or (root is not None and root not in loc))
             base = t[T_NAME]
-            try:
-                obj = loc[base]
-            except KeyError:
+            glob = bool(t[T_GLOBAL])
+            if glob:
                 obj = frame.f_globals[base]
+            else:
+                try:
+                    obj = loc[base]
+                except KeyError:
+                    obj = frame.f_globals[base]
+                    glob = True
             if how == HOW_ATTR:
-                return static_attr(obj, t[T_EXTRA])
+                return static_attr(obj, t[T_EXTRA]), glob
             kind, key = t[T_EXTRA]
             if kind == "n":
                 try:
                     key = loc[key]
                 except KeyError:
                     key = frame.f_globals[key]
-            return static_item(obj, key)
+            return static_item(obj, key), glob
 
         def close(st, frame, g, newline):
-            """The statement `g` has ended: record its targets' values.
-            (record() and resolve() are inlined: this runs for every statement.)"""
+            """The statement(s) of group `g` have ended: record their targets'
+            values. (record() and resolve() are inlined: this runs for every
+            statement that assigns something.)"""
             if g[G_UNKNOWN] is not None:
                 unknown_once(st, g[G_FIRST], g[G_UNKNOWN])
             if st.exc:
-                return
-            deps = None
-            loc = None
-            for t in g[G_TARGETS]:
-                if loc is None:
-                    loc = frame.f_locals
-                if t[T_FAST]:
-                    try:
-                        v = loc[t[T_NAME]]
-                    except KeyError:
-                        continue  # unbound (deleted, never reached)
-                else:
-                    rng = t[T_RANGE]
-                    if rng is not None and not (rng[0] <= newline <= rng[1]):
-                        continue  # for/with/except/case whose body did not start: not bound now
-                    try:
-                        v = target_value(t, frame, loc)
-                    except KeyError:
-                        continue
-                    except Exception:
-                        v = NOTEV
-                    if t[T_COND]:
-                        snap = st.snap
-                        if snap is not None and snap.get(t, MISSING) is v:
-                            continue  # a one-line body that did not run (the value is unchanged)
-                    if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
-                        continue
-                if deps is None:
-                    latest = st.latest
-                    gmap = st.gmap
-                    deps = []
-                    for n in g[G_READS]:
-                        d = latest.get(n)
-                        if d is None:
-                            d = gmap.get(n)
-                            if d is None:
-                                continue
-                        deps.append(d)
-                # record(st, t, v, deps, st.calls, st.files), inlined
-                slots = st.slots
-                c = slots.get(t, 0)
-                vid = next_vid()
-                if c.__class__ is int:
-                    if c < K:
-                        slots[t] = c + 1
-                        append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(st.files)))
-                        name = t[T_STORE]
-                        if name is not None:
-                            if t[T_GLOBAL]:
-                                st.gmap[name] = vid
-                            else:
-                                st.latest[name] = vid
-                        continue
-                    c = _Slot(t, st.act)
-                    slots[t] = c
-                    st.rings.append(c)
-                ref = [vid, c, 1, False]
-                ring = c.ring
-                ring.append((ref, v if v.__class__ in RAW else value_json(v), deps, st.calls, st.files))
-                if len(ring) > K:
-                    evict(c)
-                name = t[T_STORE]
-                if name is not None:
-                    if t[T_GLOBAL]:
-                        st.gmap[name] = ref
+                return  # it raised: its targets were not (all) assigned
+            ret = g[G_RET]
+            if ret and (ret == 1 or newline < 0):
+                # What the return value was computed from: kept for returned(),
+                # since a `finally:` block may still run lines before it.
+                st.ret = (resolve(st, g[G_READS]), st.calls, st.files)
+            loc = frame.f_locals
+            for targets, reads in g[G_PARTS]:
+                deps = None
+                for t in targets:
+                    if t[T_FAST]:
+                        try:
+                            v = loc[t[T_NAME]]
+                        except KeyError:
+                            continue  # unbound (deleted, never reached)
+                        glob = False
                     else:
-                        st.latest[name] = ref
+                        rng = t[T_RANGE]
+                        if rng is not None and not (rng[0] <= newline <= rng[1]):
+                            continue  # for/with/except/case whose body did not start: not bound now
+                        try:
+                            v, glob = target_value(t, frame, loc)
+                        except KeyError:
+                            continue
+                        except Exception:
+                            v, glob = NOTEV, bool(t[T_GLOBAL])
+                        if t[T_COND]:
+                            snap = st.snap
+                            if snap is not None and snap.get(t, MISSING) is v:
+                                continue  # a one-line body that did not run (the value is unchanged)
+                        if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
+                            continue
+                    if deps is None:
+                        latest = st.latest
+                        gmap = st.gmap
+                        deps = []
+                        for n in reads:
+                            d = latest.get(n)
+                            if d is None:
+                                d = gmap.get(n)
+                                if d is None:
+                                    continue
+                            deps.append(d)
+                    # record(st, t, v, deps, st.calls, st.files), inlined
+                    slots = st.slots
+                    c = slots.get(t, 0)
+                    vid = next_vid()
+                    if c.__class__ is int:
+                        if c < K:
+                            slots[t] = c + 1
+                            append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(st.files)))
+                            name = t[T_STORE]
+                            if name is not None:
+                                if glob:
+                                    st.gmap[name] = vid
+                                else:
+                                    st.latest[name] = vid
+                            continue
+                        c = _Slot(t, st.act)
+                        slots[t] = c
+                        st.rings.append(c)
+                    ref = [vid, c, 1, False]
+                    ring = c.ring
+                    cls = v.__class__
+                    if cls not in RAW:
+                        # Rendered when written if that gives the same text:
+                        # short strings, containers of scalars (a snapshot of
+                        # what the repr samples); else rendered now, as (json,).
+                        if cls is str:
+                            if len(v) > RAW_STR:
+                                v = (value_json(v),)
+                        else:
+                            v = rsnap(v) or (value_json(v),)
+                    ring.append((ref, v, deps, st.calls, st.files))
+                    if len(ring) > K:  # evict, inlined
+                        r = ring.popleft()[0]
+                        r[2] = 2
+                        c.n += 1
+                        if c.eid is None:
+                            c.eid = next_vid()
+                        if r[3]:
+                            append('{"e":"alias","id":%d,"to":%d}' % (r[0], c.eid))
+                    name = t[T_STORE]
+                    if name is not None:
+                        if glob:
+                            st.gmap[name] = ref
+                        else:
+                            st.latest[name] = ref
 
         def snapshot(st, frame, g):
             loc = frame.f_locals
             snap = {}
-            for t in g[G_TARGETS]:
-                if t[T_COND]:
-                    try:
-                        snap[t] = target_value(t, frame, loc)
-                    except Exception:
-                        snap[t] = MISSING
+            for targets, _ in g[G_PARTS]:
+                for t in targets:
+                    if t[T_COND]:
+                        try:
+                            snap[t] = target_value(t, frame, loc)[0]
+                        except Exception:
+                            snap[t] = MISSING
             st.snap = snap
 
         def enter(frame, act, pst, code):
@@ -437,7 +464,11 @@ class FineRecorder:
             kind = st.kind = ci.kind
             st.table = ci.table
             st.reason = ci.reason
-            st.cur = None
+            # Line events for statement scopes; a function of one simple
+            # statement needs none: that statement is current from the start.
+            single = ci.single
+            st.lines = kind in "mfc" and single is None
+            st.cur = single
             st.cont = False
             st.calls = None
             st.files = None
@@ -451,7 +482,7 @@ class FineRecorder:
             st.snap = None
             st.yfirst = None
             st.ylast = None
-            st.tracer = None
+            st.ret = None
             if pst is not None:
                 while pst.fwd is not None:
                     pst = pst.fwd
@@ -515,13 +546,11 @@ class FineRecorder:
                 calls = st.calls
             else:
                 cur = st.cur
-                if cur is not None:
-                    if cur[G_HAS]:
-                        close(st, frame, cur, -1)
-                    if cur[G_RET]:
-                        deps = resolve(st, cur[G_READS])
-                        calls = st.calls
-                        files = st.files
+                if cur is not None and cur[G_HAS]:
+                    close(st, frame, cur, -1)
+                ret = st.ret
+                if ret is not None:
+                    deps, calls, files = ret
                 if kind == "c":
                     deps = list(st.latest.values())
                 elif kind == "m":
@@ -534,17 +563,26 @@ class FineRecorder:
                     deps.extend(d)
             flush(st)
             live.pop(st.act, None)
+            if kind == "g":
+                return  # a generator expression's values went to its consumer
             vid = next_vid()
             append(
                 '{"e":"returned","id":%d,"act":%d,"line":%d,"value":%s,"deps":[%s],"calls":[%s],"files":[%s]}'
                 % (vid, st.act, frame.f_lineno, jrepr(value), deps_text(deps), ids(calls), ids(files))
             )
 
-        def ended(st):
+        def ended(st, frame):
+            """The activation raised. Its current statement is recorded if no
+            exception passed through it (a `finally:` line before the re-raise)."""
+            cur = st.cur
+            if cur is not None and cur[G_HAS] and not st.exc:
+                close(st, frame, cur, -1)
             flush(st)
             live.pop(st.act, None)
 
         def yielded(st):
+            if not st.code.is_gen:
+                return
             cur = st.cur
             if cur is None or not cur[G_READS]:
                 return
@@ -574,6 +612,7 @@ class FineRecorder:
             st = State()
             st.act = act
             st.kind = "x"
+            st.lines = False
             st.table = None
             st.reason = None
             st.cur = None
@@ -586,6 +625,7 @@ class FineRecorder:
             st.fwd = None
             st.unknown = st.snap = st.yfirst = st.ylast = None
             st.code = None
+            st.ret = None
             return st
 
         self.blank = blank
@@ -603,9 +643,6 @@ class FineRecorder:
 
 def _first_id(entry):
     return entry[0][0]
-
-
-_member_types = (types.MemberDescriptorType, types.GetSetDescriptorType)
 
 
 def static_attr(obj, name):

@@ -36,17 +36,20 @@ HOW_NAME = 0      # a name: locals (or globals for a `global` name)
 HOW_ATTR = 1      # name.attr: instance/class dict or slot, never a property
 HOW_SUBSCR = 2    # name[name] / name[constant]: builtin containers only
 HOW_NOEVAL = 3    # anything else: recorded as "<not evaluated>"
+HOW_MUT = 4       # `name.method(…)` as a statement: the name's object, maybe changed
 
 # Target spec tuple fields.
 T_HOW, T_NAME, T_EXTRA, T_FMT, T_STORE, T_GLOBAL, T_RANGE, T_COND, T_LINE, T_TEXT, T_KIND, T_COL, T_FAST = range(13)
 # T_FAST: a plain local name (read from f_locals, no range, not conditional, not a mutation)
-# Group tuple fields.
-G_FIRST, G_TARGETS, G_READS, G_LOOP, G_UNKNOWN, G_RET, G_HAS, G_COND = range(8)
+# Group tuple fields. G_PARTS: one (targets, reads) per statement of the line
+# that assigns something, in source order (`a = 1; b = a`: b depends on the new a).
+# G_RET: 1 if the line has a return statement, 2 if only in a one-line body.
+# G_HAS: close() has something to do (targets, an unknown reason, a return).
+G_FIRST, G_PARTS, G_READS, G_LOOP, G_UNKNOWN, G_RET, G_HAS, G_COND = range(8)
 
 MODULE_KEY = "<module>"
 
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _MATCH = getattr(ast, "Match", None)
 _TRYSTAR = getattr(ast, "TryStar", None)
@@ -54,16 +57,18 @@ _TYPEALIAS = getattr(ast, "TypeAlias", None)
 _TRIES = tuple(t for t in (ast.Try, _TRYSTAR) if t is not None)
 _INDEX = getattr(ast, "Index", None)  # 3.8: Subscript.slice is Index(value)
 _SIMPLE_CONST = (int, float, str, bytes, bool, type(None))
-_IDENT = r"[^\W\d]\w*"
 
 
 class FileTable:
-    __slots__ = ("scopes", "params", "lambdas", "error")
+    __slots__ = ("scopes", "params", "lambdas", "singles", "error")
 
     def __init__(self) -> None:
         self.scopes: dict = {}   # scope key -> {line: group}
         self.params: dict = {}   # scope key -> {param name: (line, col)}
         self.lambdas: dict = {}  # line -> tuple of names read by lambda bodies on it
+        # scope key -> first line of the only statement of a function whose body
+        # (after its docstring) is one simple statement: it needs no line events
+        self.singles: dict = {}
         self.error = None        # why the file could not be analysed (then scopes is empty)
 
 
@@ -91,14 +96,16 @@ class _Scope:
     __slots__ = ("groups", "order", "spans", "globals", "is_function")
 
     def __init__(self, is_function: bool, globals_: frozenset) -> None:
-        self.groups: dict = {}   # first line -> _Group
+        self.groups: dict = {}   # first line -> [_Part]
         self.order: list = []    # group first lines in source order
         self.spans: list = []    # (first, last) of every statement header
         self.globals = globals_
         self.is_function = is_function
 
 
-class _Group:
+class _Part:
+    """One statement (or except/case clause) starting on a group's line."""
+
     __slots__ = ("targets", "reads", "loop", "unknown", "ret")
 
     def __init__(self) -> None:
@@ -106,7 +113,7 @@ class _Group:
         self.reads: dict = {}
         self.loop = False
         self.unknown = None
-        self.ret = False
+        self.ret = 0  # 1: a return statement, 2: one in a one-line body (`if c: return x`)
 
 
 class _Analyser:
@@ -178,21 +185,35 @@ class _Analyser:
                 for k, v in lines.items():
                     old.setdefault(k, v)
 
-    def group(self, scope: _Scope, first: int, last: int) -> _Group:
-        g = scope.groups.get(first)
-        if g is None:
-            g = scope.groups[first] = _Group()
+    def group(self, scope: _Scope, first: int, last: int) -> _Part:
+        """A new part in the group of line `first` (the statement spans to `last`)."""
+        parts = scope.groups.get(first)
+        if parts is None:
+            parts = scope.groups[first] = []
             scope.order.append(first)
         scope.spans.append((first, last))
-        return g
+        part = _Part()
+        parts.append(part)
+        return part
 
     def freeze(self, scope: _Scope) -> dict:
         out: dict = {}
         for first in scope.order:
-            g = scope.groups[first]
-            targets = tuple(g.targets)
-            cond = any(t[T_COND] for t in targets)
-            out[first] = (first, targets, tuple(g.reads), g.loop, g.unknown, g.ret, bool(targets or g.unknown), cond)
+            parts = scope.groups[first]
+            reads: dict = {}
+            frozen = []
+            cond = loop = False
+            ret = 0
+            unknown = None
+            for p in parts:
+                reads.update(p.reads)
+                loop = loop or p.loop
+                ret = max(ret, p.ret)
+                unknown = unknown or p.unknown
+                if p.targets:
+                    frozen.append((tuple(p.targets), tuple(p.reads)))
+                    cond = cond or any(t[T_COND] for t in p.targets)
+            out[first] = (first, tuple(frozen), tuple(reads), loop, unknown, ret, bool(frozen or unknown or ret), cond)
         for first, last in scope.spans:
             grp = out[first]
             for n in range(first + 1, last + 1):
@@ -236,7 +257,7 @@ class _Analyser:
             g.targets.extend(walrus)
             g.reads.update(reads)
             one_line = first_line(s.body[0]) == s.lineno
-            g.loop = g.loop or one_line
+            g.loop = one_line
             work.append((s.orelse, scope, None))
             work.append((s.body, scope, s.lineno if one_line else None))
         elif isinstance(s, ast.While):
@@ -245,7 +266,7 @@ class _Analyser:
             g.targets.extend(walrus)
             g.reads.update(reads)
             one_line = first_line(s.body[0]) == s.lineno
-            g.loop = g.loop or one_line
+            g.loop = one_line
             work.append((s.orelse, scope, None))
             work.append((s.body, scope, s.lineno if one_line else None))
         elif isinstance(s, ast.If):
@@ -309,7 +330,7 @@ class _Analyser:
             self.definition(s, first, scope, cond, work, scopes)
         elif isinstance(s, ast.Return):
             g = self.group(scope, first, s.end_lineno)
-            g.ret = True
+            g.ret = 2 if cond else 1
             if s.value is not None:
                 reads, walrus = self.names([s.value], scope, cond)
                 g.reads.update(reads)
@@ -321,7 +342,7 @@ class _Analyser:
             g.targets.extend(walrus)
             root = _mutated(s.value)
             if root is not None:
-                g.targets.append(self.name_spec(root, "mutation", scope, None, cond))
+                g.targets.append(self.mutation_spec(root, scope, cond))
         elif isinstance(s, ast.Delete):
             g = self.group(scope, first, s.end_lineno)
             reads, walrus = self.names(list(s.targets), scope, cond)
@@ -330,7 +351,7 @@ class _Analyser:
                 if isinstance(t, (ast.Attribute, ast.Subscript)):
                     root = _root_name(t)
                     if root is not None:
-                        g.targets.append(self.name_spec(root, "mutation", scope, None, cond))
+                        g.targets.append(self.mutation_spec(root, scope, cond))
         elif isinstance(s, ast.Import):
             g = self.group(scope, first, s.end_lineno)
             col_from = 0
@@ -420,6 +441,13 @@ class _Analyser:
             for key in keys:
                 self.table.params.setdefault(key, {}).update(params)
         work.append((s.body, inner, None))
+        if not isinstance(s, ast.ClassDef):
+            body = s.body
+            if len(body) > 1 and _is_docstring(body[0]):
+                body = body[1:]
+            if len(body) == 1 and isinstance(body[0], _SIMPLE) and body[0].lineno > last:
+                for key in keys:
+                    self.table.singles[key] = first_line(body[0])
 
     def params(self, args) -> dict:
         out = {}
@@ -436,12 +464,15 @@ class _Analyser:
     # -- targets -------------------------------------------------------------------
     def spec(self, how, name, extra, store, line, col, text, kind, scope, rng, cond):
         glob = bool(scope.is_function and store is not None and store in scope.globals)
-        if glob and how == HOW_NAME and kind not in ("mutation",):
+        if glob and how == HOW_NAME:
             kind = "global"
         static = ('"line":%d,"col":%d,"target":%s,"kind":"%s",' % (line, col, encode_str(text), kind)).replace("%", "%%")
         fmt = '{"e":"value","id":%d,"act":%d,' + static + '"value":%s,"deps":[%s],"calls":[%s],"files":[%s]}'
-        fast = how == HOW_NAME and not glob and rng is None and not cond and kind != "mutation"
+        fast = how == HOW_NAME and not glob and rng is None and not cond
         return (how, name, extra, fmt, store, glob, rng, bool(cond), line, text, kind, col, fast)
+
+    def mutation_spec(self, node, scope, cond):
+        return self.spec(HOW_MUT, node.id, None, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, "mutation", scope, None, cond)
 
     def name_spec(self, node, kind, scope, rng, cond):
         return self.spec(HOW_NAME, node.id, None, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, kind, scope, rng, cond)
@@ -578,6 +609,18 @@ class _Analyser:
 
 
 _LAMBDA_SCOPE = _Scope(True, frozenset())
+
+
+_SIMPLE = tuple(
+    t for t in (
+        ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr, ast.Delete, ast.Pass,
+        ast.Raise, ast.Assert, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, _TYPEALIAS,
+    ) if t is not None
+)
+
+
+def _is_docstring(node) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _root_name(node):

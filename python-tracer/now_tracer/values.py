@@ -158,6 +158,9 @@ class Reprs:
             items = self._sample(obj, base, n)
         except Exception:
             return self._generic(obj, tp)
+        return self._assemble(items, tp, base, n, depth, own_repr)
+
+    def _assemble(self, items, tp, base, n: int, depth: int, own_repr: bool) -> str:
         parts = []
         budget = LIMIT
         for item in items:
@@ -180,6 +183,37 @@ class Reprs:
         if n > HEAD + TAIL:
             text += " (len=%d)" % n
         return _cut(text)
+
+    # -- deferred rendering (fine mode's loop rings) ----------------------------
+    def snapshot(self, obj):
+        """What the repr of `obj` needs, taken now, to be rendered later exactly
+        as `self(obj)` would render it now — or None. Only for exact list,
+        tuple, dict, set and frozenset whose sampled items are immutable
+        scalars (or tuples of them): the sample is all the repr looks at."""
+        tp = type(obj)
+        if tp not in _SNAP_TYPES:
+            return None
+        n = len(obj)
+        if n == 0:
+            return None
+        try:
+            items = self._sample(obj, tp, n)
+        except Exception:
+            return None
+        for item in items:
+            if item is _GAP:
+                continue
+            if tp is dict:
+                k, v = item
+                if not (_frozen(k) and _frozen(v)):
+                    return None
+            elif not _frozen(item):
+                return None
+        return (tp, n, items)
+
+    def json_snapshot(self, snap) -> str:
+        tp, n, items = snap
+        return _encode(self._assemble(items, tp, tp, n, 0, False))
 
     @staticmethod
     def _wrap(inner: str, tp, base, own_repr: bool) -> str:
@@ -262,6 +296,21 @@ class _Gap:
 
 
 _GAP = _Gap()
+_SNAP_TYPES = frozenset((list, tuple, dict, set, frozenset))
+_SCALARS = frozenset((str, int, float, bool, type(None), bytes, complex))
+
+
+def _frozen(item) -> bool:
+    """Immutable: a scalar, or a short tuple of scalars."""
+    tp = type(item)
+    if tp in _SCALARS:
+        return True
+    if tp is tuple and len(item) <= HEAD + TAIL:
+        for x in item:
+            if type(x) not in _SCALARS:
+                return False
+        return True
+    return False
 _BRACKETS = {list: "[%s]", tuple: "(%s)", dict: "{%s}", set: "{%s}", frozenset: "{%s}", _deque: "[%s]"}
 _DEEP = {list: "[…]", tuple: "(…)", dict: "{…}", set: "{…}", frozenset: "{…}", _deque: "[…]"}
 _BASES = (list, tuple, dict, set, frozenset, _deque)

@@ -212,7 +212,7 @@ export class TrialWriter {
         this.s.value.run(id, e.id, e.act, e.line, col, target, kind, e.value, 1);
         for (const d of e.deps ?? []) this.s.dep.run(id, e.id, "value", d);
         for (const a of e.calls ?? []) this.s.dep.run(id, e.id, "activation", a);
-        if (e.e === "value") for (const f of e.files ?? []) this.s.dep.run(id, e.id, "file", f);
+        for (const f of e.files ?? []) this.s.dep.run(id, e.id, "file", f);
         break;
       }
       case "elided":
