@@ -67,3 +67,26 @@ function machineNeutral(text: string): string {
     // Tracebacks are worded differently across Python versions (3.11+ adds ^^^ markers).
     .replace(/, \d+ on stderr/, ", <n> on stderr");
 }
+
+// Fine granularity, as data: each folder of test/cases-fine is run with `now run --fine`
+// and `now show -V` (every value, what it was computed from) is compared with expected.txt.
+const FINE = path.join(path.dirname(CASES), "cases-fine");
+for (const name of fs.readdirSync(FINE).sort()) {
+  test(`fine case ${name}: values and dependencies as expected`, () => {
+    const dir = tempProject(`nowls-fine-${name}-`);
+    fs.cpSync(path.join(FINE, name), dir, { recursive: true, filter: (s) => !/expected(-[\d.]+)?\.txt$/.test(s) });
+    const plain = python(["main.py"], { cwd: dir });
+    const traced = now(["run", "--fine", "main.py"], { cwd: dir });
+    assert.equal(traced.status, plain.status, traced.stderr);
+    assert.equal(traced.stdout, plain.stdout);
+    const shown = now(["show", "-V"], { cwd: dir });
+    assert.equal(shown.status, 0, shown.stderr);
+    const values = shown.stdout.slice(shown.stdout.indexOf("Values ("));
+    // Values are data: only the folder and object addresses vary between runs.
+    const actual = values.split(dir).join("<project>").replace(/ at 0x[0-9a-f]+/g, " at 0x…");
+    const specific = path.join(FINE, name, `expected-${PY_VERSION}.txt`);
+    const file = fs.existsSync(specific) ? specific : path.join(FINE, name, "expected.txt");
+    const { ok, expected } = matchesExpected(actual, file);
+    assert.ok(ok, `now show -V differs from cases-fine/${name}/${path.basename(file)}:\n--- expected\n${expected}\n--- actual\n${actual}`);
+  });
+}
