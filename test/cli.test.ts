@@ -264,3 +264,27 @@ test("the interpreter: --python, then NOW_PYTHON, then the project's .venv, then
   assert.equal(now(["run", "--python", real, "which.py"], { cwd: dir, env: { NOW_PYTHON: "/nonexistent" } }).status, 0);
   assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.python, real);
 });
+
+test(".now/config makes fine the project's default; --coarse overrides; a bad config is one line", () => {
+  const dir = project({ "m.py": "x = 1\ny = x + 1\n" });
+  fs.mkdirSync(path.join(dir, ".now"));
+  fs.writeFileSync(path.join(dir, ".now", "config"), JSON.stringify({ fine: true, loop_keep: 2 }));
+  assert.equal(now(["run", "m.py"], { cwd: dir }).status, 0);
+  assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.granularity, "fine");
+  assert.equal(now(["run", "--coarse", "m.py"], { cwd: dir }).status, 0);
+  assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.granularity, "coarse");
+  for (const [config, message] of [
+    ["{fine: yes}", /^now: .*config: not valid JSON/],
+    [JSON.stringify({ fine: "yes" }), /^now: .*config: "fine" must be true or false\n$/],
+    [JSON.stringify({ speed: 11 }), /^now: .*config: unknown setting "speed" \(known: fine, loop_keep\)\n$/],
+    [JSON.stringify({ loop_keep: 0 }), /^now: .*config: "loop_keep" must be a whole number from 1 to 1000\n$/],
+  ] as [string, RegExp][]) {
+    fs.writeFileSync(path.join(dir, ".now", "config"), config);
+    const r = now(["run", "m.py"], { cwd: dir });
+    assert.equal(r.status, 2, config);
+    assert.match(r.stderr, message);
+  }
+  const r = now(["run", "--fine", "--coarse", "m.py"], { cwd: dir });
+  assert.match(r.stderr, /^now: --fine and --coarse exclude each other\n$/);
+  assert.equal(json(now(["list", "--json"], { cwd: dir })).length, 2, "refused runs record nothing");
+});
