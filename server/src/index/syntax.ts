@@ -102,12 +102,16 @@ export function spanOf(lines: LineIndex, start: number, end: number): Span {
   return { startLine: s.line, startColumn: s.character, endLine: e.line, endColumn: e.character };
 }
 
-/** A syntax node copied out of tree-sitter. Anonymous tokens keep their text as type ("def", "*"). */
+/**
+ * A syntax node copied out of tree-sitter. Anonymous tokens ("def", "(", "*") keep their
+ * text as type and are not given offsets (start and end are -1): their type is their text.
+ */
 export interface PlainNode {
   type: string;
+  named: boolean;
   /** Field name in the parent, read only below the parents listed in FIELD_PARENTS. */
   field: string | null;
-  /** UTF-16 offsets into the text. */
+  /** UTF-16 offsets into the text (-1 for anonymous tokens). */
   start: number;
   end: number;
   missing: boolean;
@@ -124,40 +128,92 @@ const FIELD_PARENTS = new Set([
   "with_item",
 ]);
 
-function plainNode(cursor: TreeCursor, parent: PlainNode | null): PlainNode {
-  const start = cursor.startIndex;
-  const end = cursor.endIndex;
-  return {
-    type: cursor.nodeType,
-    field: parent !== null && FIELD_PARENTS.has(parent.type) ? cursor.currentFieldName ?? null : null,
-    start,
-    end,
-    // Only a zero-width node can be one that the parser inserted.
-    missing: start === end && cursor.nodeIsMissing,
-    parent,
-    children: [],
-  };
+/** Named node types that never have children (from the grammar's node-types). */
+const LEAF_TYPES = new Set([
+  "comment", "ellipsis", "escape_interpolation", "escape_sequence", "false", "float", "identifier", "integer",
+  "line_continuation", "none", "string_end", "string_start", "true", "type_conversion",
+]);
+
+/**
+ * What a node type id stands for, learnt the first time the id is met (ids are per
+ * grammar, and this module reads one grammar). A number crosses from native code more
+ * cheaply than a string.
+ */
+interface TypeInfo {
+  name: string;
+  named: boolean;
+  leaf: boolean;
+  fields: boolean;
+}
+const typeInfos: Array<TypeInfo | undefined> = [];
+const fieldNames: Array<string | undefined> = [];
+
+function typeInfo(cursor: TreeCursor): TypeInfo {
+  const id = cursor.nodeTypeId;
+  let info = typeInfos[id];
+  if (info === undefined) {
+    const name = cursor.nodeType;
+    const named = cursor.nodeIsNamed;
+    info = { name, named, leaf: !named || LEAF_TYPES.has(name), fields: FIELD_PARENTS.has(name) };
+    typeInfos[id] = info;
+  }
+  return info;
+}
+
+function fieldName(cursor: TreeCursor): string | null {
+  const id = cursor.currentFieldId;
+  if (!id) return null;
+  let name = fieldNames[id];
+  if (name === undefined) {
+    name = cursor.currentFieldName;
+    fieldNames[id] = name;
+  }
+  return name;
 }
 
 /**
  * Copies the subtree at the cursor (iteratively: nesting depth is unbounded in broken or
- * generated code). The cursor ends where it started.
+ * generated code). The cursor ends where it started. Every native call counts here (this
+ * is most of the cost of indexing): anonymous tokens get their type and MISSING flag
+ * only, and leaves are not asked for children.
  */
 export function readSubtree(cursor: TreeCursor): PlainNode {
-  const root = plainNode(cursor, null);
-  if (!cursor.gotoFirstChild()) return root;
+  const rootInfo = typeInfo(cursor);
+  const root: PlainNode = {
+    type: rootInfo.name, named: rootInfo.named, field: null, start: cursor.startIndex, end: cursor.endIndex,
+    missing: false, parent: null, children: [],
+  };
+  root.missing = root.start === root.end && cursor.nodeIsMissing;
+  if (rootInfo.leaf || !cursor.gotoFirstChild()) return root;
   const stack: PlainNode[] = [root];
+  const fieldsOf: boolean[] = [rootInfo.fields];
   for (;;) {
     const parent = stack[stack.length - 1];
-    const node = plainNode(cursor, parent);
+    const info = typeInfo(cursor);
+    const field = fieldsOf[fieldsOf.length - 1] ? fieldName(cursor) : null;
+    let node: PlainNode;
+    if (info.named) {
+      const start = cursor.startIndex;
+      const end = cursor.endIndex;
+      node = {
+        type: info.name, named: true, field, start, end,
+        // Only a zero-width node can be one that the parser inserted.
+        missing: start === end && cursor.nodeIsMissing,
+        parent, children: [],
+      };
+    } else {
+      node = { type: info.name, named: false, field, start: -1, end: -1, missing: cursor.nodeIsMissing, parent, children: [] };
+    }
     parent.children.push(node);
-    if (cursor.gotoFirstChild()) {
+    if (!info.leaf && cursor.gotoFirstChild()) {
       stack.push(node);
+      fieldsOf.push(info.fields);
       continue;
     }
     while (!cursor.gotoNextSibling()) {
       cursor.gotoParent();
       stack.pop();
+      fieldsOf.pop();
       if (stack.length === 0) return root;
     }
   }
@@ -178,12 +234,12 @@ export function childOfType(node: PlainNode, type: string): PlainNode | null {
 }
 
 export function textOf(text: string, node: PlainNode): string {
-  return text.slice(node.start, node.end);
+  return node.named ? text.slice(node.start, node.end) : node.type;
 }
 
 /** Source text with every run of whitespace made one space: for display. */
 export function collapsedText(text: string, node: PlainNode): string {
-  return text.slice(node.start, node.end).replace(/\s+/g, " ").trim();
+  return textOf(text, node).replace(/\s+/g, " ").trim();
 }
 
 const SKIPPED_IN_TOKENS = new Set(["comment", "line_continuation"]);
@@ -198,6 +254,10 @@ export function tokenText(text: string, node: PlainNode): string {
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (SKIPPED_IN_TOKENS.has(n.type)) continue;
+    if (!n.named) {
+      out.push(n.type);
+      continue;
+    }
     if (n.children.length === 0 || n.type === "string") {
       out.push(text.slice(n.start, n.end));
       continue;

@@ -1,3 +1,4 @@
+import { formatParam } from "../index/format";
 import type { DefinitionChange, FileIndex } from "../index/types";
 import type { DB } from "./database";
 
@@ -20,7 +21,7 @@ export function lastSeen(db: DB, path: string): string | null {
 
 function signatureText(d: FileIndex["definitions"][number]): string {
   if (d.kind === "class") return d.bases.length ? `(${d.bases.join(", ")})` : "";
-  return `(${d.params.map((p) => p.name + (p.annotation ? `: ${p.annotation}` : "") + (p.default ? `=${p.default}` : "")).join(", ")})`;
+  return `(${d.params.map(formatParam).join(", ")})`;
 }
 
 /**
