@@ -284,6 +284,17 @@ class SettraceCore:
                 failed(err)
                 return None
 
+        classify, _thread_start = self._shared_hooks(flags, failed)
+        return global_trace
+
+    def _shared_hooks(self, flags: dict, failed):
+        """What both sets of trace functions need and neither calls often: the per-file
+        decision (cached in `flags`) and the watch on Thread.start."""
+        core = self
+        is_project = self._is_project
+        state = self._state
+        thread_parents = self.thread_parents
+
         def classify(fn):
             try:
                 flag = bool(is_project(fn))
@@ -295,7 +306,7 @@ class SettraceCore:
             flags[fn] = flag
             return flag
 
-        def _thread_start(frame, code):
+        def thread_start(frame, code):
             # Thread.start() called: remember which activation started the
             # thread, to be the parent of the thread's first project calls.
             if code is _THREAD_START_CODE and state[0]:
@@ -309,7 +320,7 @@ class SettraceCore:
                     failed(err)
             return None
 
-        return global_trace
+        return classify, thread_start
 
     # -- fine mode ------------------------------------------------------------------
     def _build_fine(self):
@@ -537,27 +548,5 @@ class SettraceCore:
                 failed(err)
                 return None
 
-        def classify(fn):
-            try:
-                flag = bool(is_project(fn))
-            except Exception as err:
-                failed(err)
-                flag = False
-            if not flag and fn == _THREADING_FILE:
-                flag = _THREADING
-            flags[fn] = flag
-            return flag
-
-        def _thread_start(frame, code):
-            if code is _THREAD_START_CODE and state[0]:
-                try:
-                    t = frame.f_locals.get("self")
-                    if t is not None:
-                        act = core.current_activation(frame.f_back)
-                        if act is not None:
-                            thread_parents[id(t)] = act
-                except Exception as err:
-                    failed(err)
-            return None
-
+        classify, _thread_start = self._shared_hooks(flags, failed)
         return global_trace
