@@ -228,3 +228,25 @@ test("an editor's unsaved buffer: opened, edited incrementally, closed", async (
     d.kill("SIGTERM");
   }
 });
+
+test("several trials run at once in one daemon", async () => {
+  const dir = project();
+  const d = startDaemon(dir);
+  try {
+    const a = await client(dir);
+    const b = await client(dir);
+    type Result = { trial: { id: number; status: string } };
+    const results = (await Promise.all([
+      a.sendRequest(Methods.run, { script: "main.py", args: ["0.4"] }),
+      b.sendRequest(Methods.run, { script: "main.py", args: ["0.4"] }),
+      a.sendRequest(Methods.run, { script: "main.py", args: ["0.2"] }),
+    ])) as Result[];
+    assert.deepEqual(results.map((r) => r.trial.id).sort(), [1, 2, 3]);
+    assert.ok(results.every((r) => r.trial.status === "finished"));
+    assert.equal(integrity(dir), "ok");
+    a.dispose();
+    b.dispose();
+  } finally {
+    d.kill("SIGTERM");
+  }
+});
