@@ -49,6 +49,8 @@ function project(): string {
     "ignored/skip.py": "x = 1\n",
     ".gitignore": "ignored/\n",
     "venv/lib/site.py": "y = 2\n",
+    "env-3.11/pyvenv.cfg": "home = /usr/bin\n",
+    "env-3.11/lib/python3.11/site-packages/pkg.py": "z = 3\n",
   });
   return dir;
 }

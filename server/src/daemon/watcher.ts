@@ -39,6 +39,8 @@ export class ProjectWatcher {
     if (rel.startsWith("..")) return true;
     const parts = rel.split(path.sep);
     if (parts.some((p) => ALWAYS_IGNORED.has(p))) return true;
+    // A virtual environment under any name: its folder holds pyvenv.cfg.
+    if (isDir && fs.existsSync(path.join(abs, "pyvenv.cfg"))) return true;
     if (isDir === false && !rel.endsWith(".py")) return true;
     const posix = parts.join("/");
     return this.gitignore.ignores(isDir ? posix + "/" : posix);
