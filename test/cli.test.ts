@@ -288,3 +288,15 @@ test(".now/config makes fine the project's default; --coarse overrides; a bad co
   assert.match(r.stderr, /^now: --fine and --coarse exclude each other\n$/);
   assert.equal(json(now(["list", "--json"], { cwd: dir })).length, 2, "refused runs record nothing");
 });
+
+test("now show -d: the definitions of the code a trial ran, with activation counts", () => {
+  const dir = path.join(tempProject(), "demo");
+  assert.equal(now(["demo", dir], { cwd: path.dirname(dir) }).status, 0);
+  const shown = json(now(["show", "1", "-d", "--json"], { cwd: dir }));
+  const mod = shown.definitions.find((f: { path: string }) => f.path === "precipitation.py");
+  const byName = Object.fromEntries(mod.definitions.map((d: { qualname: string; activations: number; signature: string }) => [d.qualname, d]));
+  assert.equal(byName.month_of.activations, 730);
+  assert.equal(byName.create_bargraph.signature, '(path, months, labels, *series, title="", unit="mm")');
+  assert.equal(byName.read.line, 9);
+  assert.match(now(["show", "1", "-d"], { cwd: dir }).stdout, /\n +22 +def month_of\(date\) +730 activations\n/);
+});

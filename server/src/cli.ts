@@ -58,6 +58,7 @@ function program(): Command {
     .option("-a, --activations", "the activation tree")
     .option("-f, --files", "file accesses")
     .option("-V, --values", "values and their dependencies (fine trials)")
+    .option("-d, --definitions", "functions and classes of the code it ran, with their activation counts")
     .option("--all", "with -a: do not collapse long runs of calls")
     .option("--json", "machine-readable output")
     .action((trial: string | undefined, o: Record<string, boolean>) => showCommand(trial, { ...o, cwd: process.cwd() }));

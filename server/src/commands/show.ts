@@ -1,10 +1,15 @@
 import { fields, formatDuration, formatTime, shortHash, table } from "../format/text";
 import {
-  countActivations, countRows, countValues, getDependencies, getUnknownLines, getValues, getActivations, getDeployment, getEnvironment, getFileAccesses,
+  countActivations, countRows, countValues, getActivationCounts, getDependencies, getUnknownLines, getValues, getActivations, getDeployment, getEnvironment, getFileAccesses,
   getModules, getWarnings, type ActivationRow, type FileAccessRow, type TrialRow,
 } from "../store/queries";
 import type { DB } from "../store/database";
 import { notesOf, snapshotOf, tagsOf } from "../store/management";
+import { readBlob } from "../content";
+import { formatParam } from "../index/format";
+import { createParser } from "../index/parser";
+import { indexBytes } from "../index/projectIndex";
+import { trialFiles } from "../trials/files";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 import { publicTrial, statusText } from "./list";
 import { shellQuote } from "../format/text";
@@ -18,20 +23,22 @@ export interface ShowOptions {
   activations?: boolean;
   files?: boolean;
   values?: boolean;
+  definitions?: boolean;
   all?: boolean;
 }
 
 export function showCommand(ref: string | undefined, opts: ShowOptions): void {
-  const { db } = openProjectStore(opts.cwd);
+  const { db, root } = openProjectStore(opts.cwd);
   try {
     const t = resolveTrial(db, ref);
-    if (opts.json) return printJson(showJson(db, t, opts));
+    if (opts.json) return printJson({ ...showJson(db, t, opts), ...(opts.definitions ? { definitions: trialDefinitions(db, root, t) } : {}) });
     const out: string[] = [summary(db, t)];
     if (opts.modules) out.push(modulesSection(db, t.id));
     if (opts.environment) out.push(environmentSection(db, t.id));
     if (opts.activations) out.push(activationsSection(getActivations(db, t.id), !!opts.all));
     if (opts.files) out.push(filesSection(getFileAccesses(db, t.id)));
     if (opts.values) out.push(valuesSection(db, t));
+    if (opts.definitions) out.push(definitionsSection(db, root, t));
     process.stdout.write(out.join("\n"));
   } finally {
     db.close();
@@ -167,4 +174,37 @@ function valuesSection(db: DB, t: TrialRow): string {
   });
   const unknown = getUnknownLines(db, t.id).map((u) => `  #${u.activation_id} L${u.line} values unknown: ${u.reason}`);
   return `Values (${values.length}):\n` + [...lines, ...unknown].join("\n") + "\n";
+}
+
+/**
+ * The definitions of the code a trial ran — its script and local modules as stored, parsed
+ * with the definition index — with how often each ran in the trial.
+ */
+function trialDefinitions(db: DB, root: string, t: TrialRow) {
+  const counts = getActivationCounts(db, t.id);
+  const parser = createParser();
+  return trialFiles(db, t).filter((f) => f.role !== "input").map((f) => {
+    const bytes = readBlob(root, f.hash);
+    const index = bytes ? indexBytes(bytes, parser) : null;
+    return {
+      path: f.path, role: f.role, hash: f.hash, stored: !!bytes,
+      definitions: (index?.definitions ?? []).map((d) => ({
+        qualname: d.qualname, kind: d.kind, line: d.span.startLine + 1,
+        signature: d.kind === "function" ? `(${d.params.map(formatParam).join(", ")})` : d.bases.length ? `(${d.bases.join(", ")})` : "",
+        activations: counts.get(`${f.path}:${d.qualname}`) ?? 0,
+      })),
+    };
+  });
+}
+
+function definitionsSection(db: DB, root: string, t: TrialRow): string {
+  const files = trialDefinitions(db, root, t);
+  const lines: string[] = [];
+  for (const f of files) {
+    lines.push(`  ${f.path} (${f.role}, ${shortHash(f.hash)})${f.stored ? "" : ": content not stored"}`);
+    for (const d of f.definitions) {
+      lines.push(`    ${String(d.line).padStart(4)}  ${d.kind === "class" ? "class " : "def "}${d.qualname}${d.signature}  ${d.activations} activation${d.activations === 1 ? "" : "s"}`);
+    }
+  }
+  return `Definitions (${files.reduce((n, f) => n + f.definitions.length, 0)}):\n` + lines.join("\n") + "\n";
 }
