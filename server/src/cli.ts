@@ -10,6 +10,7 @@ import { dataflowCommand, influenceCommand } from "./commands/dataflow";
 import { queryCommand } from "./commands/query";
 import { daemonCommand } from "./commands/daemon";
 import { exportCommand } from "./commands/export";
+import { lspCommand } from "./commands/lsp";
 import { gcCommand } from "./commands/gc";
 import { historyCommand } from "./commands/history";
 import { restoreCommand } from "./commands/restore";
@@ -158,6 +159,13 @@ function program(): Command {
     .option("--json", "with status: machine-readable")
     .action(async (action: string | undefined, o: { root?: string; idle?: string; json?: boolean }) => {
       process.exitCode = await daemonCommand(action, { ...o, cwd: process.cwd() });
+    });
+
+  p.command("lsp")
+    .description("the language server an editor starts (LSP on stdio)")
+    .option("--stdio", "speak LSP on stdin/stdout (the only transport)")
+    .action(async () => {
+      await lspCommand({ cwd: process.cwd() });
     });
 
   p.command("demo")

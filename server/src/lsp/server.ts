@@ -1,0 +1,181 @@
+// The language server's glue: what it declares (capabilities), which handler answers
+// each message (register), and the handlers, which log and delegate to hover.ts,
+// diagnostics.ts, codeActions.ts, trials.ts and project.ts. Only server/src/lsp knows LSP.
+import path from "path";
+import { fileURLToPath } from "url";
+import {
+  ErrorCodes, ResponseError, TextDocuments, TextDocumentSyncKind, MarkupKind,
+  type CodeAction, type CodeActionParams, type Connection, type ExecuteCommandParams, type Hover, type HoverParams,
+  type InitializeParams, type InitializeResult, type ServerCapabilities,
+} from "vscode-languageserver/node";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import type { MessageConnection } from "vscode-jsonrpc/node";
+import { Notifications, type TrialFinishedParams as DaemonFinished } from "../../../protocol/daemon";
+import {
+  LspMethods, RUN_TRIAL_COMMAND, type NowExperimentalCapabilities, type SelectTrialParams, type TrialParams,
+} from "../../../protocol/lsp";
+import { connectDaemon } from "../daemon/client";
+import { runTrial } from "../run/runTrial";
+import { codeActionsFor } from "./codeActions";
+import { exceptionDiagnostics } from "./diagnostics";
+import { hoverAt } from "./hover";
+import { Project } from "./project";
+import { summary, trialDetails, trialList } from "./trials";
+
+export class NowServer {
+  private readonly documents = new TextDocuments(TextDocument);
+  private daemon: MessageConnection | null = null;
+
+  private constructor(
+    private readonly connection: Connection,
+    private readonly project: Project,
+    private readonly markdownHover: boolean,
+    private readonly workDoneProgress: boolean,
+  ) {}
+
+  /** Answers `initialize`: finds the project from the workspace folder, else rootUri, else the cwd. */
+  static initialize(connection: Connection, params: InitializeParams, cwd: string): { server: NowServer; result: InitializeResult } {
+    const folderUri = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? null;
+    const folder = folderUri?.startsWith("file:") ? fileURLToPath(folderUri) : params.rootPath ?? cwd;
+    const formats = params.capabilities.textDocument?.hover?.contentFormat;
+    const server = new NowServer(
+      connection, Project.find(path.resolve(cwd, folder)),
+      !formats || formats.includes(MarkupKind.Markdown),
+      !!params.capabilities.window?.workDoneProgress,
+    );
+    return { server, result: { capabilities: NowServer.capabilities(), serverInfo: { name: "nowls" } } };
+  }
+
+  static capabilities(): ServerCapabilities {
+    const experimental: { now: NowExperimentalCapabilities } = {
+      // The custom methods of protocol/lsp.ts, so a client knows it may call them.
+      now: {
+        requests: [LspMethods.trials, LspMethods.trial, LspMethods.selectTrial],
+        notifications: [LspMethods.trialFinished],
+      },
+    };
+    return {
+      // Incremental sync: hover and stale marking diff the whole buffer anyway, but
+      // editors send less on each keystroke.
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+      // Values, call counts and durations of the selected trial.
+      hoverProvider: true,
+      // "Restore this file from trial N" (an edit) and "Run trial" (a command).
+      codeActionProvider: { codeActionKinds: ["source"] },
+      // Runs the document's script as a new trial, reporting $/progress.
+      executeCommandProvider: { commands: [RUN_TRIAL_COMMAND] },
+      experimental,
+    };
+  }
+
+  register(): void {
+    const c = this.connection;
+    this.documents.listen(c);
+    // Fires on open too.
+    this.documents.onDidChangeContent((e) => this.publishDiagnostics(e.document.uri));
+    this.documents.onDidClose((e) => c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }));
+    c.onHover((p) => this.onHover(p));
+    c.onCodeAction((p) => this.onCodeAction(p));
+    c.onExecuteCommand((p) => this.onExecuteCommand(p));
+    c.onRequest(LspMethods.trials, () => this.onTrials());
+    c.onRequest(LspMethods.trial, (p: TrialParams | undefined) => this.onTrial(p ?? {}));
+    c.onRequest(LspMethods.selectTrial, (p: SelectTrialParams) => this.onSelectTrial(p));
+    c.onInitialized(() => void this.followDaemon());
+    c.onShutdown(() => {
+      this.daemon?.dispose();
+      this.project.close();
+    });
+  }
+
+  private onHover(p: HoverParams): Hover | null {
+    const doc = this.documents.get(p.textDocument.uri);
+    const dt = doc && this.project.trialFor(doc.uri);
+    const db = this.project.store();
+    if (!doc || !dt || !db) return null;
+    const buffer = doc.getText();
+    const h = hoverAt({
+      db, trial: dt.trial, file: dt.file, buffer, lines: this.project.lineMap(dt, buffer),
+      line: p.position.line, character: p.position.character, markdown: this.markdownHover,
+    });
+    if (!h) return null;
+    return {
+      contents: { kind: this.markdownHover ? MarkupKind.Markdown : MarkupKind.PlainText, value: h.text },
+      range: { start: { line: p.position.line, character: h.start }, end: { line: p.position.line, character: h.end } },
+    };
+  }
+
+  private onCodeAction(p: CodeActionParams): CodeAction[] {
+    const doc = this.documents.get(p.textDocument.uri);
+    return doc ? codeActionsFor(this.project, doc) : [];
+  }
+
+  private async onExecuteCommand(p: ExecuteCommandParams): Promise<unknown> {
+    if (p.command !== RUN_TRIAL_COMMAND) throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${p.command}`);
+    const uri = p.arguments?.[0];
+    const file = typeof uri === "string" ? this.project.fileOf(uri) : null;
+    if (!file) throw new ResponseError(ErrorCodes.InvalidParams, `${RUN_TRIAL_COMMAND} needs the URI of a script in ${this.project.root}`);
+    const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : null;
+    progress?.begin(`now run ${file}`, 0, "starting", true);
+    try {
+      const result = await runTrial({
+        script: file, args: [], cwd: this.project.root, redact: true, env: process.env, stdio: "files",
+        onProgress: (pr) => progress?.report(`trial ${pr.trial}: ${pr.events} events${pr.current ? `, in ${pr.current}` : ""}`),
+      });
+      this.trialFinished(summary(result.trial));
+      return { trial: summary(result.trial), exitCode: result.exitCode };
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InternalError, (e as Error).message);
+    } finally {
+      progress?.done();
+    }
+  }
+
+  private onTrials() {
+    return trialList(this.project.store());
+  }
+
+  private onTrial(p: TrialParams) {
+    const db = this.project.store();
+    if (!db) throw new ResponseError(ErrorCodes.InvalidParams, "no trials recorded yet");
+    try {
+      return trialDetails(db, p.trial);
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
+    }
+  }
+
+  private onSelectTrial(p: SelectTrialParams) {
+    let t;
+    try {
+      t = this.project.select(p.uri, p.trial);
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
+    }
+    this.publishDiagnostics(p.uri);
+    return t ? summary(t) : null;
+  }
+
+  /** Follows the project's daemon, if one runs, for trials that other clients start. */
+  private async followDaemon(): Promise<void> {
+    this.daemon = await connectDaemon(this.project.root).catch(() => null);
+    this.daemon?.onNotification(Notifications.finished, (p: DaemonFinished) => this.trialFinished(p.trial));
+  }
+
+  private trialFinished(trial: DaemonFinished["trial"]): void {
+    this.connection.sendNotification(LspMethods.trialFinished, { trial });
+    for (const doc of this.documents.all()) this.publishDiagnostics(doc.uri);
+  }
+
+  private publishDiagnostics(uri: string): void {
+    const doc = this.documents.get(uri);
+    if (!doc) return;
+    let diagnostics: ReturnType<typeof exceptionDiagnostics> = [];
+    try {
+      const dt = this.project.trialFor(uri);
+      if (dt) diagnostics = exceptionDiagnostics(dt.trial, dt.file, doc.getText(), this.project.lineMap(dt, doc.getText()));
+    } catch (e) {
+      this.connection.console.error(`diagnostics of ${uri}: ${(e as Error).message}`);
+    }
+    void this.connection.sendDiagnostics({ uri, diagnostics });
+  }
+}

@@ -1,0 +1,87 @@
+// Read functions the language server needs: what one trial recorded about one file.
+import type { DB } from "./database";
+import { getTrial, type TrialRow } from "./queries";
+
+/**
+ * Trials that ran `file` (root-relative), newest first: as their script, or as a local
+ * module they imported. `hash` is the stored text of the file in that trial.
+ */
+export function trialsOfFile(db: DB, file: string, limit = 20): { trial: TrialRow; hash: string | null }[] {
+  const rows = db.prepare(
+    `SELECT t.id AS id, CASE WHEN t.script = @file THEN t.script_hash ELSE m.hash END AS hash
+       FROM trial t LEFT JOIN module m ON m.trial_id = t.id AND m.local = 1 AND m.path = @file
+      WHERE t.script = @file OR m.path IS NOT NULL
+      GROUP BY t.id ORDER BY t.id DESC LIMIT @limit`,
+  ).all({ file, limit }) as { id: number; hash: string | null }[];
+  return rows.map((r) => ({ trial: getTrial(db, r.id)!, hash: r.hash }));
+}
+
+/** The stored text's hash of `file` in one trial (script or local module), null if it did not run it. */
+export function fileHashInTrial(db: DB, trialId: number, file: string): string | null {
+  const r = db.prepare(
+    `SELECT CASE WHEN t.script = @file THEN t.script_hash ELSE
+              (SELECT hash FROM module m WHERE m.trial_id = t.id AND m.local = 1 AND m.path = @file) END AS hash
+       FROM trial t WHERE t.id = @id`,
+  ).get({ id: trialId, file }) as { hash: string | null } | undefined;
+  return r?.hash ?? null;
+}
+
+/** The last trial of `script` before trial `before`, or null. */
+export function previousTrialOfScript(db: DB, script: string, before: number): number | null {
+  const r = db.prepare(`SELECT max(id) AS id FROM trial WHERE script = ? AND id < ?`).get(script, before) as { id: number | null };
+  return r.id;
+}
+
+export interface LineValueRow { target: string; kind: string; value: string | null; count: number }
+
+/** Values recorded on one line of one file in a trial (elided loop stand-ins included), in order. */
+export function valuesOnLine(db: DB, trialId: number, file: string, line: number): LineValueRow[] {
+  return db.prepare(
+    `SELECT v.target, v.kind, v.value, v.count
+       FROM value v
+       JOIN activation a ON a.trial_id = v.trial_id AND a.id = v.activation_id
+       JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE v.trial_id = ? AND c.file = ? AND v.line = ? ORDER BY v.id`,
+  ).all(trialId, file, line) as LineValueRow[];
+}
+
+export interface FunctionCallRow {
+  file: string; qualname: string; line: number; duration: number | null; status: string;
+  args: [string, string][]; return_value: string | null; exception_type: string | null; exception_message: string | null;
+}
+
+/**
+ * Activations of the functions named `name` in a trial, oldest first; restricted to the
+ * definition at `file`:`line` when given.
+ */
+export function callsOf(db: DB, trialId: number, name: string, where?: { file: string; line?: number }): FunctionCallRow[] {
+  const rows = db.prepare(
+    `SELECT c.file, c.qualname, c.line, a.finish - a.start AS duration, a.status, a.args, a.return_value,
+            a.exception_type, a.exception_message
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = @trial AND c.name = @name
+        AND (@file IS NULL OR c.file = @file) AND (@line IS NULL OR c.line = @line)
+      ORDER BY a.id`,
+  ).all({ trial: trialId, name, file: where?.file ?? null, line: where?.line ?? null }) as (Omit<FunctionCallRow, "args"> & { args: string })[];
+  return rows.map((r) => ({ ...r, args: JSON.parse(r.args) }));
+}
+
+/** How many activations a function (file + qualname) had in a trial. */
+export function countCalls(db: DB, trialId: number, file: string, qualname: string): number {
+  return (db.prepare(
+    `SELECT count(*) AS n FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = ? AND c.file = ? AND c.qualname = ?`,
+  ).get(trialId, file, qualname) as { n: number }).n;
+}
+
+/** The last line at or before `line` of `file` where a trial recorded a value of `target`; null if none. */
+export function lastAssignmentLine(db: DB, trialId: number, file: string, target: string, line: number): number | null {
+  const r = db.prepare(
+    `SELECT max(v.line) AS line
+       FROM value v
+       JOIN activation a ON a.trial_id = v.trial_id AND a.id = v.activation_id
+       JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE v.trial_id = ? AND c.file = ? AND v.target = ? AND v.line <= ? AND v.kind NOT IN ('mutation', 'elided')`,
+  ).get(trialId, file, target, line) as { line: number | null };
+  return r.line;
+}

@@ -1,0 +1,268 @@
+// The language server end to end: the real `now lsp --stdio` spoken to over JSON-RPC,
+// on a copy of examples/precipitation with two coarse trials and one fine trial.
+import assert from "node:assert/strict";
+import { spawn } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { test } from "node:test";
+import { pathToFileURL } from "url";
+import { createMessageConnection, ProgressType, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import { connectDaemon } from "../server/src/daemon/client";
+import { LineMap } from "../server/src/lsp/lineMap";
+import { matchesExpected, normalize, now, NOW, REPO, tempProject } from "./helpers";
+
+const EXPECTED = path.join(REPO, "test", "expected");
+
+interface Server {
+  conn: MessageConnection;
+  diagnostics: Map<string, any[]>;
+  notifications: { method: string; params: any }[];
+  stop(): Promise<void>;
+}
+
+// Until `now lsp` is wired in cli.ts, the command's function is started directly.
+function startServer(cwd: string): Server {
+  const child = spawn(process.execPath, [NOW, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" } });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const diagnostics = new Map<string, any[]>();
+  const notifications: { method: string; params: any }[] = [];
+  conn.onNotification("textDocument/publishDiagnostics", (p: any) => {
+    diagnostics.set(p.uri, p.diagnostics);
+  });
+  // $/progress is dispatched by token, so each created token gets a handler.
+  conn.onRequest("window/workDoneProgress/create", (p: { token: string | number }) => {
+    conn.onProgress(new ProgressType<any>(), p.token, (value) => {
+      notifications.push({ method: "$/progress", params: { token: p.token, value } });
+    });
+    return null;
+  });
+  conn.onNotification((method: string, params: any) => {
+    notifications.push({ method, params });
+  });
+  conn.listen();
+  return {
+    conn, diagnostics, notifications,
+    async stop() {
+      await conn.sendRequest("shutdown");
+      await conn.sendNotification("exit");
+      await new Promise((r) => child.once("exit", r));
+      conn.dispose();
+      assert.equal(stderr, "");
+    },
+  };
+}
+
+function waitFor(cond: () => boolean, ms = 10000): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) return resolve();
+      if (Date.now() > until) return reject(new Error("timed out"));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+function expectText(actual: string, name: string, dir: string): void {
+  const norm = normalize(actual, dir).replace(/0x[0-9a-f]+/g, "0x…");
+  const { ok, expected } = matchesExpected(norm, path.join(EXPECTED, name));
+  assert.equal(norm, expected);
+  assert.ok(ok);
+}
+
+test("line map: kept lines follow insertions and deletions; replaced lines are stale", () => {
+  const old = "a\nb\nc\nd\n";
+  const m = new LineMap(old, "new\na\nB\nc\n");
+  assert.deepEqual([0, 1, 2, 3, 4].map((n) => m.oldLine(n)), [null, { line: 0, stale: false }, { line: 1, stale: true }, { line: 2, stale: false }, null]);
+  assert.deepEqual([0, 1, 2, 3].map((o) => m.newLine(o)), [{ line: 1, stale: false }, { line: 2, stale: true }, { line: 3, stale: false }, null]);
+  assert.equal(m.oldLineText(1), "b");
+  const same = new LineMap(old, old);
+  assert.deepEqual(same.oldLine(3), { line: 3, stale: false });
+});
+
+test("now lsp: capabilities, hover, diagnostics, code actions, custom requests", async (t) => {
+  const dir = path.join(tempProject("nowls-lsp-"), "demo");
+  assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
+  assert.equal(now(["run", "--fine", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
+  const uri = (f: string) => pathToFileURL(path.join(dir, f)).href;
+  const experiment = uri("experiment.py");
+  const precipitation = uri("precipitation.py");
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+
+  const server = startServer(dir);
+  const { conn } = server;
+  try {
+    const init: any = await conn.sendRequest("initialize", {
+      processId: process.pid, rootUri: pathToFileURL(dir).href, workspaceFolders: null,
+      capabilities: { textDocument: { hover: { contentFormat: ["markdown", "plaintext"] } }, window: { workDoneProgress: true } },
+    });
+    await conn.sendNotification("initialized", {});
+
+    await t.test("capabilities snapshot", () => {
+      expectText(JSON.stringify(init.capabilities, null, 2) + "\n", "lsp-capabilities.json", dir);
+    });
+
+    for (const [u, f] of [[experiment, "experiment.py"], [precipitation, "precipitation.py"]]) {
+      await conn.sendNotification("textDocument/didOpen", { textDocument: { uri: u, languageId: "python", version: 1, text: read(f) } });
+    }
+    const hover = (u: string, line: number, character: number): Promise<any> =>
+      conn.sendRequest("textDocument/hover", { textDocument: { uri: u }, position: { line, character } });
+
+    await t.test("hover on a variable, a function definition and a call", async () => {
+      const lines = read("experiment.py").split("\n");
+      const precLine = lines.findIndex((l) => l.startsWith("prec_a ="));
+      const h1 = await hover(experiment, precLine, 2);
+      assert.equal(h1.contents.kind, "markdown");
+      assert.deepEqual(h1.range, { start: { line: precLine, character: 0 }, end: { line: precLine, character: 6 } });
+      expectText(h1.contents.value + "\n", "lsp-hover-prec_a.md", dir);
+
+      const defLine = read("precipitation.py").split("\n").indexOf("def read(path):");
+      const h2 = await hover(precipitation, defLine, 5);
+      expectText(h2.contents.value + "\n", "lsp-hover-def-read.md", dir);
+
+      const h3 = await hover(experiment, precLine, lines[precLine].indexOf("sum_by_month") + 3);
+      expectText(h3.contents.value + "\n", "lsp-hover-call-sum_by_month.md", dir);
+
+      // A loop variable: first and last values kept, the rest counted.
+      const loopLine = read("precipitation.py").split("\n").indexOf("            line = line.strip()");
+      const h4 = await hover(precipitation, loopLine, 12);
+      expectText(h4.contents.value + "\n", "lsp-hover-loop-line.md", dir);
+
+      // A name only read on this line: its last assignment above.
+      const h5 = await hover(experiment, precLine, lines[precLine].indexOf("days_a") + 1);
+      expectText(h5.contents.value + "\n", "lsp-hover-read-days_a.md", dir);
+
+      // Nothing recorded: a comment, a keyword, a blank line.
+      assert.equal(await hover(experiment, 0, 3), null);
+      assert.equal(await hover(precipitation, defLine - 1, 0), null);
+    });
+
+    await t.test("now/trials and now/trial", async () => {
+      const trials: any[] = await conn.sendRequest("now/trials");
+      assert.deepEqual(trials.map((x) => [x.id, x.script, x.status]), [
+        [1, "experiment.py", "finished"], [2, "experiment.py", "finished"], [3, "experiment.py", "finished"],
+      ]);
+      const one: any = await conn.sendRequest("now/trial", { trial: 3 });
+      assert.equal(one.trial.granularity, "fine");
+      assert.ok(one.summary.activations > 10 && one.summary.values > 10);
+      assert.equal(typeof one.deployment.py_version, "string");
+    });
+
+    await t.test("now/selectTrial: a document shows the chosen trial, then the default again", async () => {
+      const lines = read("experiment.py").split("\n");
+      const precLine = lines.findIndex((l) => l.startsWith("prec_a ="));
+      const at = lines[precLine].indexOf("sum_by_month") + 1;
+      const chosen: any = await conn.sendRequest("now/selectTrial", { uri: experiment, trial: 2 });
+      assert.equal(chosen.id, 2);
+      const h: any = await hover(experiment, precLine, at);
+      assert.match(h.contents.value, /2 calls in trial 2 /);
+      assert.match(h.contents.value, /Previous trial of experiment\.py \(1\): 2 calls/);
+      assert.equal(await hover(experiment, precLine, 2), null); // a coarse trial: no values
+      assert.equal(((await conn.sendRequest("now/selectTrial", { uri: experiment, trial: null })) as any).id, 3);
+      assert.match(((await hover(experiment, precLine, at)) as any).contents.value, /in trial 3 /);
+    });
+
+    await t.test("bad requests are answered and the server keeps serving", async () => {
+      assert.equal(await hover(experiment, 9999, 0), null);
+      assert.equal(await hover(experiment, 3, 9999), null);
+      assert.equal(await hover(uri("nope.py"), 0, 0), null);
+      assert.equal(await hover("untitled:Untitled-1", 0, 0), null);
+      await assert.rejects(conn.sendRequest("now/trial", { trial: 99 }), /no trial 99/);
+      await assert.rejects(conn.sendRequest("now/selectTrial", { uri: experiment, trial: "nosuchtag" }), /no trial 'nosuchtag'/);
+      await assert.rejects(conn.sendRequest("workspace/executeCommand", { command: "now.runTrial", arguments: ["file:///elsewhere/x.py"] }));
+      assert.equal((await conn.sendRequest<any[]>("now/trials")).length, 3);
+    });
+
+    await t.test("a changed line is marked stale; restore offers the trial's text as one edit", async () => {
+      const text = read("experiment.py");
+      const lines = text.split("\n");
+      const precLine = lines.findIndex((l) => l.startsWith("prec_a ="));
+      const col = lines[precLine].indexOf("args.unit");
+      await conn.sendNotification("textDocument/didChange", {
+        textDocument: { uri: experiment, version: 2 },
+        contentChanges: [{ range: { start: { line: precLine, character: col }, end: { line: precLine, character: col + 9 } }, text: '"in"' }],
+      });
+      const h = await hover(experiment, precLine, 2);
+      expectText(h.contents.value + "\n", "lsp-hover-stale.md", dir);
+      // The line above is untouched: still current.
+      const above: any = await hover(experiment, precLine - 2, 2);
+      assert.doesNotMatch(above.contents.value, /changed since/);
+
+      const actions: any[] = await conn.sendRequest("textDocument/codeAction", {
+        textDocument: { uri: experiment }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [] },
+      });
+      assert.deepEqual(actions.map((a) => a.title.replace(/\(.*\)/, "(<time>)")), [
+        "Restore this file from trial 3 (<time>)", "Run trial of experiment.py",
+      ]);
+      const edits = actions[0].edit.changes[experiment];
+      assert.deepEqual(edits, [{ range: { start: { line: 0, character: 0 }, end: { line: lines.length - 1, character: 0 } }, newText: text }]);
+      assert.deepEqual(actions[1].command, { title: "Run trial", command: "now.runTrial", arguments: [experiment] });
+    });
+
+    await t.test("diagnostics: the exception of a failed trial, cleared by a later success", async () => {
+      assert.equal(now(["run", "experiment.py", "2013", "1999"], { cwd: dir }).status, 1);
+      // No daemon runs here: selecting the default trial again re-publishes.
+      server.diagnostics.clear();
+      await conn.sendRequest("now/selectTrial", { uri: precipitation, trial: null });
+      await waitFor(() => server.diagnostics.has(precipitation));
+      const [d] = server.diagnostics.get(precipitation)!;
+      const withLine = read("precipitation.py").split("\n").indexOf("    with open(path) as f:");
+      assert.deepEqual(d.range, { start: { line: withLine, character: 4 }, end: { line: withLine, character: 25 } });
+      expectText(d.message + "\n", "lsp-diagnostic.txt", dir);
+
+      const run: any = await conn.sendRequest("workspace/executeCommand", { command: "now.runTrial", arguments: [precipitation] });
+      assert.equal(run.exitCode, 0);
+      assert.equal(run.trial.id, 5);
+      await waitFor(() => server.notifications.some((n) => n.method === "now/trialFinished" && n.params.trial.id === 5));
+      await waitFor(() => server.diagnostics.get(precipitation)?.length === 0);
+      const progress = server.notifications.filter((n) => n.method === "$/progress").map((n) => n.params.value.kind);
+      assert.equal(progress[0], "begin");
+      assert.equal(progress[progress.length - 1], "end");
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test("now lsp: plain-text hovers; trials the daemon sees are announced", async () => {
+  const dir = path.join(tempProject("nowls-lsp-"), "demo");
+  assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
+  const daemon = spawn(process.execPath, [NOW, "daemon", "start", "--idle", "0"], {
+    cwd: dir, env: { ...process.env, NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" }, stdio: "ignore",
+  });
+  let probe: MessageConnection | null = null;
+  await waitFor(() => fs.existsSync(path.join(dir, ".now", "daemon.sock")));
+  while (!probe) probe = await connectDaemon(dir);
+  const clients = async () => ((await probe!.sendRequest("daemon/status")) as { clients: number }).clients;
+  const server = startServer(dir);
+  try {
+    await server.conn.sendRequest("initialize", {
+      processId: process.pid, rootUri: null, workspaceFolders: [{ uri: pathToFileURL(dir).href, name: "demo" }],
+      capabilities: { textDocument: { hover: { contentFormat: ["plaintext"] } } },
+    });
+    await server.conn.sendNotification("initialized", {});
+    const uri = pathToFileURL(path.join(dir, "precipitation.py")).href;
+    const text = fs.readFileSync(path.join(dir, "precipitation.py"), "utf8");
+    await server.conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text } });
+    const line = text.split("\n").indexOf("def to_unit(values, unit):");
+    const h: any = await server.conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line, character: 6 } });
+    assert.equal(h.contents.kind, "plaintext");
+    expectText(h.contents.value + "\n", "lsp-hover-plain.txt", dir);
+    // A coarse trial has no values: nothing on a variable.
+    assert.equal(await server.conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line: line + 2, character: 8 } }), null);
+
+    // The server follows the daemon: a terminal `now run` ends with now/trialFinished.
+    const until = Date.now() + 10000;
+    while ((await clients()) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 30));
+    assert.equal(now(["run", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
+    await waitFor(() => server.notifications.some((n) => n.method === "now/trialFinished" && n.params.trial.id === 3));
+  } finally {
+    await server.stop();
+    probe.dispose();
+    daemon.kill("SIGTERM");
+  }
+});
