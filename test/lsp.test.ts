@@ -141,6 +141,24 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.equal(await hover(precipitation, defLine - 1, 0), null);
     });
 
+    await t.test("inlay hints: opt-in, the last value at the end of assignment lines", async () => {
+      const lines = read("experiment.py").split("\n");
+      const range = { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } };
+      const ask = (): Promise<any[]> => conn.sendRequest("textDocument/inlayHint", { textDocument: { uri: experiment }, range });
+      assert.deepEqual(await ask(), []);
+      await conn.sendNotification("workspace/didChangeConfiguration", { settings: { nowls: { inlayHints: true } } });
+      const hints = await ask();
+      const precLine = lines.findIndex((l) => l.startsWith("prec_a ="));
+      const prec = hints.find((h) => h.position.line === precLine);
+      assert.deepEqual(prec.position, { line: precLine, character: lines[precLine].length });
+      assert.equal(prec.label, " prec_a = [176.4, 130.0, 225.6, …, 86.1,…");
+      assert.match(prec.tooltip, /^prec_a = \[176\.4, 130\.0, 225\.6, …, 86\.1, 154\.9\] \(len=12\)\n\(trial 3\)$/);
+      const loop = hints.find((h) => h.position.line === lines.findIndex((l) => l.startsWith("for month, a, b")));
+      assert.match(loop.tooltip, /month = 'Dec' \(last of 12 values\)/);
+      await conn.sendNotification("workspace/didChangeConfiguration", { settings: { nowls: { inlayHints: false } } });
+      assert.deepEqual(await ask(), []);
+    });
+
     await t.test("now/trials and now/trial", async () => {
       const trials: any[] = await conn.sendRequest("now/trials");
       assert.deepEqual(trials.map((x) => [x.id, x.script, x.status]), [

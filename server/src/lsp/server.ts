@@ -6,7 +6,7 @@ import { fileURLToPath } from "url";
 import {
   ErrorCodes, ResponseError, TextDocuments, TextDocumentSyncKind, MarkupKind,
   type CodeAction, type CodeActionParams, type Connection, type ExecuteCommandParams, type Hover, type HoverParams,
-  type InitializeParams, type InitializeResult, type ServerCapabilities,
+  type InitializeParams, type InitializeResult, type ServerCapabilities, type InlayHint, type InlayHintParams,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { MessageConnection } from "vscode-jsonrpc/node";
@@ -19,6 +19,7 @@ import { runTrial } from "../run/runTrial";
 import { codeActionsFor } from "./codeActions";
 import { exceptionDiagnostics } from "./diagnostics";
 import { hoverAt } from "./hover";
+import { inlayHints } from "./inlayHints";
 import { Project } from "./project";
 import { summary, trialDetails, trialList } from "./trials";
 
@@ -31,6 +32,9 @@ export class NowServer {
     private readonly project: Project,
     private readonly markdownHover: boolean,
     private readonly workDoneProgress: boolean,
+    /** Opt-in: initializationOptions {inlayHints: true}, or the setting nowls.inlayHints. */
+    private showInlayHints: boolean,
+    private readonly canRefreshHints: boolean,
   ) {}
 
   /** Answers `initialize`: finds the project from the workspace folder, else rootUri, else the cwd. */
@@ -42,6 +46,8 @@ export class NowServer {
       connection, Project.find(path.resolve(cwd, folder)),
       !formats || formats.includes(MarkupKind.Markdown),
       !!params.capabilities.window?.workDoneProgress,
+      !!(params.initializationOptions as { inlayHints?: boolean } | undefined)?.inlayHints,
+      !!params.capabilities.workspace?.inlayHint?.refreshSupport,
     );
     return { server, result: { capabilities: NowServer.capabilities(), serverInfo: { name: "nowls" } } };
   }
@@ -62,6 +68,8 @@ export class NowServer {
       hoverProvider: true,
       // "Restore this file from trial N" (an edit) and "Run trial" (a command).
       codeActionProvider: { codeActionKinds: ["source"] },
+      // The last value after each assignment line (opt-in; none on lines changed since).
+      inlayHintProvider: true,
       // Runs the document's script as a new trial, reporting $/progress.
       executeCommandProvider: { commands: [RUN_TRIAL_COMMAND] },
       experimental,
@@ -76,6 +84,14 @@ export class NowServer {
     this.documents.onDidClose((e) => c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }));
     c.onHover((p) => this.onHover(p));
     c.onCodeAction((p) => this.onCodeAction(p));
+    c.languages.inlayHint.on((p) => this.onInlayHint(p));
+    c.onDidChangeConfiguration((p) => {
+      const on = (p.settings as { nowls?: { inlayHints?: boolean } } | undefined)?.nowls?.inlayHints;
+      if (typeof on === "boolean") {
+        this.showInlayHints = on;
+        if (this.canRefreshHints) void c.languages.inlayHint.refresh();
+      }
+    });
     c.onExecuteCommand((p) => this.onExecuteCommand(p));
     c.onRequest(LspMethods.trials, () => this.onTrials());
     c.onRequest(LspMethods.trial, (p: TrialParams | undefined) => this.onTrial(p ?? {}));
@@ -102,6 +118,17 @@ export class NowServer {
       contents: { kind: this.markdownHover ? MarkupKind.Markdown : MarkupKind.PlainText, value: h.text },
       range: { start: { line: p.position.line, character: h.start }, end: { line: p.position.line, character: h.end } },
     };
+  }
+
+  private onInlayHint(p: InlayHintParams): InlayHint[] {
+    if (!this.showInlayHints) return [];
+    const doc = this.documents.get(p.textDocument.uri);
+    const dt = doc && this.project.trialFor(doc.uri);
+    const db = this.project.store();
+    if (!doc || !dt || !db) return [];
+    const buffer = doc.getText();
+    return inlayHints(db, dt.trial.id, dt.file, buffer, this.project.lineMap(dt, buffer), p.range.start.line, p.range.end.line)
+      .map((h) => ({ position: { line: h.line, character: h.character }, label: h.label, tooltip: h.tooltip, paddingLeft: true }));
   }
 
   private onCodeAction(p: CodeActionParams): CodeAction[] {
@@ -163,6 +190,7 @@ export class NowServer {
 
   private trialFinished(trial: DaemonFinished["trial"]): void {
     this.connection.sendNotification(LspMethods.trialFinished, { trial });
+    if (this.showInlayHints && this.canRefreshHints) void this.connection.languages.inlayHint.refresh();
     for (const doc of this.documents.all()) this.publishDiagnostics(doc.uri);
   }
 

@@ -85,3 +85,32 @@ export function lastAssignmentLine(db: DB, trialId: number, file: string, target
   ).get(trialId, file, target, line) as { line: number | null };
   return r.line;
 }
+
+export interface LastValueRow { line: number; target: string; value: string | null; count: number }
+
+/**
+ * For each line and target of a file in a trial: its last value and how many values it
+ * got (loop stand-ins counted in), for inlay hints. Definitions, parameters and returns
+ * are left out: they are not "the value after this line".
+ */
+export function lastValuesOfFile(db: DB, trialId: number, file: string): LastValueRow[] {
+  const rows = db.prepare(
+    `SELECT v.line AS line, v.target AS target, v.value AS value, v.count AS count, v.kind AS kind
+       FROM value v
+       JOIN activation a ON a.trial_id = v.trial_id AND a.id = v.activation_id
+       JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE v.trial_id = ? AND c.file = ? AND v.kind NOT IN ('def', 'class', 'param', 'return', 'import')
+      ORDER BY v.id`,
+  ).all(trialId, file) as (LastValueRow & { kind: string })[];
+  const byKey = new Map<string, LastValueRow>();
+  for (const r of rows) {
+    const key = `${r.line}\u0000${r.target}`;
+    const prev = byKey.get(key);
+    if (!prev) byKey.set(key, { line: r.line, target: r.target, value: r.kind === "elided" ? null : r.value, count: r.count });
+    else {
+      prev.count += r.count;
+      if (r.kind !== "elided") prev.value = r.value;
+    }
+  }
+  return [...byKey.values()].sort((x, y) => x.line - y.line);
+}
