@@ -159,6 +159,15 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.deepEqual(await ask(), []);
     });
 
+    await t.test("code lens over each function: calls, time, trial", async () => {
+      const lenses: any[] = await conn.sendRequest("textDocument/codeLens", { textDocument: { uri: precipitation } });
+      const src = read("precipitation.py").split("\n");
+      const at = (def: string) => lenses.find((l) => l.range.start.line === src.indexOf(def))?.command.title.replace(/· [\d.]+ (µs|ms|s) ·/, "· <t> ·");
+      assert.equal(at("def month_of(date):"), "730 calls · <t> · trial 3");
+      assert.equal(at("def read(path):"), "2 calls · <t> · trial 3");
+      assert.equal(at("def nice_max(value):"), "1 call · <t> · trial 3");
+    });
+
     await t.test("now/trials and now/trial", async () => {
       const trials: any[] = await conn.sendRequest("now/trials");
       assert.deepEqual(trials.map((x) => [x.id, x.script, x.status]), [

@@ -6,7 +6,7 @@ import { fileURLToPath } from "url";
 import {
   ErrorCodes, ResponseError, TextDocuments, TextDocumentSyncKind, MarkupKind,
   type CodeAction, type CodeActionParams, type Connection, type ExecuteCommandParams, type Hover, type HoverParams,
-  type InitializeParams, type InitializeResult, type ServerCapabilities, type InlayHint, type InlayHintParams,
+  type InitializeParams, type InitializeResult, type ServerCapabilities, type InlayHint, type InlayHintParams, type CodeLens, type CodeLensParams,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { MessageConnection } from "vscode-jsonrpc/node";
@@ -20,6 +20,7 @@ import { codeActionsFor } from "./codeActions";
 import { exceptionDiagnostics } from "./diagnostics";
 import { hoverAt } from "./hover";
 import { inlayHints } from "./inlayHints";
+import { codeLenses } from "./codeLens";
 import { Project } from "./project";
 import { summary, trialDetails, trialList } from "./trials";
 
@@ -35,6 +36,7 @@ export class NowServer {
     /** Opt-in: initializationOptions {inlayHints: true}, or the setting nowls.inlayHints. */
     private showInlayHints: boolean,
     private readonly canRefreshHints: boolean,
+    private readonly canRefreshLenses: boolean,
   ) {}
 
   /** Answers `initialize`: finds the project from the workspace folder, else rootUri, else the cwd. */
@@ -48,6 +50,7 @@ export class NowServer {
       !!params.capabilities.window?.workDoneProgress,
       !!(params.initializationOptions as { inlayHints?: boolean } | undefined)?.inlayHints,
       !!params.capabilities.workspace?.inlayHint?.refreshSupport,
+      !!params.capabilities.workspace?.codeLens?.refreshSupport,
     );
     return { server, result: { capabilities: NowServer.capabilities(), serverInfo: { name: "nowls" } } };
   }
@@ -68,6 +71,8 @@ export class NowServer {
       hoverProvider: true,
       // "Restore this file from trial N" (an edit) and "Run trial" (a command).
       codeActionProvider: { codeActionKinds: ["source"] },
+      // "12 calls · 3.4 ms · trial 7" over each function, for clients that show lenses.
+      codeLensProvider: { resolveProvider: false },
       // The last value after each assignment line (opt-in; none on lines changed since).
       inlayHintProvider: true,
       // Runs the document's script as a new trial, reporting $/progress.
@@ -85,6 +90,7 @@ export class NowServer {
     c.onHover((p) => this.onHover(p));
     c.onCodeAction((p) => this.onCodeAction(p));
     c.languages.inlayHint.on((p) => this.onInlayHint(p));
+    c.onCodeLens((p) => this.onCodeLens(p));
     c.onDidChangeConfiguration((p) => {
       const on = (p.settings as { nowls?: { inlayHints?: boolean } } | undefined)?.nowls?.inlayHints;
       if (typeof on === "boolean") {
@@ -129,6 +135,17 @@ export class NowServer {
     const buffer = doc.getText();
     return inlayHints(db, dt.trial.id, dt.file, buffer, this.project.lineMap(dt, buffer), p.range.start.line, p.range.end.line)
       .map((h) => ({ position: { line: h.line, character: h.character }, label: h.label, tooltip: h.tooltip, paddingLeft: true }));
+  }
+
+  private onCodeLens(p: CodeLensParams): CodeLens[] {
+    const doc = this.documents.get(p.textDocument.uri);
+    const dt = doc && this.project.trialFor(doc.uri);
+    const db = this.project.store();
+    if (!doc || !dt || !db) return [];
+    return codeLenses(db, dt.trial.id, dt.file, doc.getText()).map((l) => ({
+      range: { start: { line: l.line, character: l.character }, end: { line: l.endLine, character: l.endCharacter } },
+      command: { title: l.title, command: "" },
+    }));
   }
 
   private onCodeAction(p: CodeActionParams): CodeAction[] {
@@ -191,6 +208,7 @@ export class NowServer {
   private trialFinished(trial: DaemonFinished["trial"]): void {
     this.connection.sendNotification(LspMethods.trialFinished, { trial });
     if (this.showInlayHints && this.canRefreshHints) void this.connection.languages.inlayHint.refresh();
+    if (this.canRefreshLenses) void this.connection.sendRequest("workspace/codeLens/refresh");
     for (const doc of this.documents.all()) this.publishDiagnostics(doc.uri);
   }
 

@@ -114,3 +114,14 @@ export function lastValuesOfFile(db: DB, trialId: number, file: string): LastVal
   }
   return [...byKey.values()].sort((x, y) => x.line - y.line);
 }
+
+export interface FunctionStats { qualname: string; calls: number; total: number }
+
+/** Per function (qualname) of a file in a trial: activations and their total duration. */
+export function functionStats(db: DB, trialId: number, file: string): FunctionStats[] {
+  return db.prepare(
+    `SELECT c.qualname AS qualname, count(*) AS calls, coalesce(sum(a.finish - a.start), 0) AS total
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = ? AND c.file = ? AND c.kind <> 'module' GROUP BY c.qualname`,
+  ).all(trialId, file) as FunctionStats[];
+}
