@@ -11,6 +11,12 @@ export const LspMethods = {
   trial: "now/trial",
   /** Request `SelectTrialParams` → `TrialSummary`: the trial whose data a document shows (hover, diagnostics). */
   selectTrial: "now/selectTrial",
+  /** Request `GraphParams` → a dot or Mermaid string, or `GraphData` for json. */
+  graph: "now/graph",
+  /** Request `DiffParams` → `DiffResult`: what differs between two trials. */
+  diff: "now/diff",
+  /** Request `RunParams` → `{trial: TrialSummary, exitCode}` when the trial ends; `$/progress` with a workDoneToken. */
+  run: "now/run",
   /** Notification server → client `TrialFinishedParams`: a trial of the project ended. */
   trialFinished: "now/trialFinished",
 } as const;
@@ -42,3 +48,31 @@ export interface NowExperimentalCapabilities {
   requests: string[];
   notifications: string[];
 }
+
+/** The command of the "Show diff with trial N" code action: arguments `[uri, trial]`; returns the diff as text. */
+export const DIFF_TRIAL_COMMAND = "now.diffTrial";
+
+export interface GraphParams {
+  /** A trial number, tag or UUID (default: the last); ignored by kind history. */
+  trial?: number | string;
+  kind: "activation" | "dataflow" | "history" | "definitions";
+  format?: "json" | "dot" | "mermaid";
+  /** activation: an activation (a12) whose subtree to show; dataflow: a node key (v12, a3, f1) to slice back from. */
+  focus?: string;
+  /** activation: deepest level shown; dataflow with focus: how far back. */
+  depth?: number;
+}
+
+export interface GraphData {
+  kind: string;
+  trial: number | null;
+  nodes: { key: string; kind: string; label: string; [more: string]: unknown }[];
+  edges: { from: string; to: string }[];
+}
+
+export interface DiffParams { a: number | string; b: number | string; fine?: boolean }
+
+/** The difference as `now diff` prints it (`text`), and as data. */
+export interface DiffResult { text: string; data: unknown }
+
+export interface RunParams { uri: string; args?: string[]; fine?: boolean }

@@ -223,11 +223,37 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
         textDocument: { uri: experiment }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [] },
       });
       assert.deepEqual(actions.map((a) => a.title.replace(/\(.*\)/, "(<time>)")), [
-        "Restore this file from trial 3 (<time>)", "Run trial of experiment.py",
+        "Restore this file from trial 3 (<time>)", "Show diff with trial 2", "Show diff with trial 1", "Run trial of experiment.py",
       ]);
       const edits = actions[0].edit.changes[experiment];
       assert.deepEqual(edits, [{ range: { start: { line: 0, character: 0 }, end: { line: lines.length - 1, character: 0 } }, newText: text }]);
-      assert.deepEqual(actions[1].command, { title: "Run trial", command: "now.runTrial", arguments: [experiment] });
+      assert.deepEqual(actions[3].command, { title: "Run trial", command: "now.runTrial", arguments: [experiment] });
+      const diff: any = await conn.sendRequest("workspace/executeCommand", actions[1].command);
+      assert.match(diff.text, /^Trial 2 → trial 3\n/);
+      assert.match(diff.text, /arguments   2013 2015 → 2013 2014/);
+    });
+
+    await t.test("now/graph of each kind and format, now/diff, bad parameters", async () => {
+      const dot: string = await conn.sendRequest("now/graph", { trial: 3, kind: "activation", format: "dot", depth: 1 });
+      assert.match(dot, /^digraph activation \{/);
+      assert.match(dot, /"a1" -> "a3";/);
+      const flow: any = await conn.sendRequest("now/graph", { trial: 3, kind: "dataflow" });
+      assert.ok(flow.nodes.some((n: any) => n.kind === "file" && n.path === "out.svg"));
+      const slice: any = await conn.sendRequest("now/graph", { trial: 3, kind: "dataflow", focus: flow.nodes.find((n: any) => n.path === "out.svg").key });
+      assert.deepEqual(slice.nodes.filter((n: any) => n.kind === "file").map((n: any) => n.path).sort(), ["data/p2013.dat", "data/p2014.dat", "out.svg"]);
+      const hist: string = await conn.sendRequest("now/graph", { kind: "history", format: "mermaid" });
+      assert.match(hist, /^flowchart LR\n/);
+      assert.match(hist, /t1 --> t2/);
+      const defs: any = await conn.sendRequest("now/graph", { trial: 3, kind: "definitions" });
+      assert.ok(defs.edges.some((e: any) => e.from === "d:precipitation.py:sum_by_month" && e.to === "d:precipitation.py:month_of"));
+      const d: any = await conn.sendRequest("now/diff", { a: 1, b: 2 });
+      assert.match(d.text, /\+ data\/p2015\.dat \(r\) only in trial 2/);
+      assert.equal(d.data.a.id, 1);
+      await assert.rejects(conn.sendRequest("now/graph", { kind: "nonsense" }), /kind must be one of activation, dataflow, history, definitions/);
+      await assert.rejects(conn.sendRequest("now/graph", { kind: "dataflow", format: "png" }), /format must be one of/);
+      await assert.rejects(conn.sendRequest("now/graph", { kind: "activation", trial: 42 }), /no trial 42/);
+      await assert.rejects(conn.sendRequest("now/diff", { a: 1 }), /needs two trials/);
+      assert.equal((await conn.sendRequest("now/trials") as any[]).length, 3, "still serving");
     });
 
     await t.test("diagnostics: the exception of a failed trial, cleared by a later success", async () => {

@@ -2,7 +2,7 @@
 // applies, so its undo reverts it) and run the script as a new trial.
 import { CodeActionKind, type CodeAction } from "vscode-languageserver/node";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { RUN_TRIAL_COMMAND } from "../../../protocol/lsp";
+import { DIFF_TRIAL_COMMAND, RUN_TRIAL_COMMAND } from "../../../protocol/lsp";
 import { formatTime } from "../format/text";
 import { trialsOfFile } from "../store/lspQueries";
 import type { Project } from "./project";
@@ -32,6 +32,18 @@ export function codeActionsFor(project: Project, doc: TextDocument): CodeAction[
         },
       },
     });
+  }
+  // "Show diff with trial N": the document's trial against the one before it, and the first.
+  const dt = project.trialFor(doc.uri);
+  if (dt && db) {
+    const others = trialsOfFile(db, file, RECENT).map((x) => x.trial).filter((t) => t.id !== dt.trial.id);
+    for (const t of others.slice(0, 2)) {
+      actions.push({
+        title: `Show diff with trial ${t.id}`,
+        kind: CodeActionKind.Source,
+        command: { title: `Show diff with trial ${t.id}`, command: DIFF_TRIAL_COMMAND, arguments: [doc.uri, t.id] },
+      });
+    }
   }
   if (file.endsWith(".py")) {
     actions.push({

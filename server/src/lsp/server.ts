@@ -12,7 +12,8 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import type { MessageConnection } from "vscode-jsonrpc/node";
 import { Notifications, type TrialFinishedParams as DaemonFinished } from "../../../protocol/daemon";
 import {
-  LspMethods, RUN_TRIAL_COMMAND, type NowExperimentalCapabilities, type SelectTrialParams, type TrialParams,
+  DIFF_TRIAL_COMMAND, LspMethods, RUN_TRIAL_COMMAND, type DiffParams, type GraphParams, type NowExperimentalCapabilities,
+  type RunParams, type SelectTrialParams, type TrialParams,
 } from "../../../protocol/lsp";
 import { connectDaemon } from "../daemon/client";
 import { runTrial } from "../run/runTrial";
@@ -23,6 +24,7 @@ import { inlayHints } from "./inlayHints";
 import { codeLenses } from "./codeLens";
 import { Project } from "./project";
 import { summary, trialDetails, trialList } from "./trials";
+import { diffOf, diffWithDocumentTrial, graphOf } from "./requests";
 
 export class NowServer {
   private readonly documents = new TextDocuments(TextDocument);
@@ -59,7 +61,7 @@ export class NowServer {
     const experimental: { now: NowExperimentalCapabilities } = {
       // The custom methods of protocol/lsp.ts, so a client knows it may call them.
       now: {
-        requests: [LspMethods.trials, LspMethods.trial, LspMethods.selectTrial],
+        requests: [LspMethods.trials, LspMethods.trial, LspMethods.selectTrial, LspMethods.graph, LspMethods.diff, LspMethods.run],
         notifications: [LspMethods.trialFinished],
       },
     };
@@ -76,7 +78,7 @@ export class NowServer {
       // The last value after each assignment line (opt-in; none on lines changed since).
       inlayHintProvider: true,
       // Runs the document's script as a new trial, reporting $/progress.
-      executeCommandProvider: { commands: [RUN_TRIAL_COMMAND] },
+      executeCommandProvider: { commands: [RUN_TRIAL_COMMAND, DIFF_TRIAL_COMMAND] },
       experimental,
     };
   }
@@ -102,6 +104,9 @@ export class NowServer {
     c.onRequest(LspMethods.trials, () => this.onTrials());
     c.onRequest(LspMethods.trial, (p: TrialParams | undefined) => this.onTrial(p ?? {}));
     c.onRequest(LspMethods.selectTrial, (p: SelectTrialParams) => this.onSelectTrial(p));
+    c.onRequest(LspMethods.graph, (p: GraphParams): unknown => this.guard(() => graphOf(this.project, p)));
+    c.onRequest(LspMethods.diff, (p: DiffParams): unknown => this.guard(() => diffOf(this.project, p)));
+    c.onRequest(LspMethods.run, (p: RunParams) => this.onRun(p));
     c.onInitialized(() => void this.followDaemon());
     c.onShutdown(() => {
       this.daemon?.dispose();
@@ -153,16 +158,35 @@ export class NowServer {
     return doc ? codeActionsFor(this.project, doc) : [];
   }
 
+  /** Bad input (a NowError) becomes an InvalidParams answer; the server goes on. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
+    }
+  }
+
+  private onRun(p: RunParams): Promise<unknown> {
+    return this.onExecuteCommand({ command: RUN_TRIAL_COMMAND, arguments: [p?.uri, p?.args ?? [], !!p?.fine] });
+  }
+
   private async onExecuteCommand(p: ExecuteCommandParams): Promise<unknown> {
+    if (p.command === DIFF_TRIAL_COMMAND) {
+      const [uri, trial] = p.arguments ?? [];
+      return this.guard(() => diffWithDocumentTrial(this.project, String(uri), trial));
+    }
     if (p.command !== RUN_TRIAL_COMMAND) throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${p.command}`);
     const uri = p.arguments?.[0];
+    const args: string[] = Array.isArray(p.arguments?.[1]) ? p.arguments![1] : [];
+    const fine = p.arguments?.[2] === true ? true : undefined;
     const file = typeof uri === "string" ? this.project.fileOf(uri) : null;
     if (!file) throw new ResponseError(ErrorCodes.InvalidParams, `${RUN_TRIAL_COMMAND} needs the URI of a script in ${this.project.root}`);
     const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : null;
     progress?.begin(`now run ${file}`, 0, "starting", true);
     try {
       const result = await runTrial({
-        script: file, args: [], cwd: this.project.root, redact: true, env: process.env, stdio: "files",
+        script: file, args, fine, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
         onProgress: (pr) => progress?.report(`trial ${pr.trial}: ${pr.events} events${pr.current ? `, in ${pr.current}` : ""}`),
       });
       this.trialFinished(summary(result.trial));
