@@ -276,6 +276,18 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.equal(progress[0], "begin");
       assert.equal(progress[progress.length - 1], "end");
     });
+
+    await t.test("cancelling the progress of a run stops the script; the trial is kept, cancelled", async () => {
+      fs.writeFileSync(path.join(dir, "slow.py"), "import time\ndef wait():\n    time.sleep(30)\nwait()\n");
+      const before = server.notifications.length;
+      const running = conn.sendRequest("now/run", { uri: uri("slow.py") }) as Promise<any>;
+      await waitFor(() => server.notifications.slice(before).some((n) => n.method === "$/progress" && n.params.value.kind === "report"), 20000);
+      const token = server.notifications.slice(before).find((n) => n.method === "$/progress")!.params.token;
+      await conn.sendNotification("window/workDoneProgress/cancel", { token });
+      const result = await running;
+      assert.equal(result.trial.status, "cancelled");
+      assert.equal(JSON.parse(now(["show", String(result.trial.id), "--json"], { cwd: dir }).stdout).trial.status, "cancelled");
+    });
   } finally {
     await server.stop();
   }

@@ -16,7 +16,7 @@ import {
   type RunParams, type SelectTrialParams, type TrialParams,
 } from "../../../protocol/lsp";
 import { connectDaemon } from "../daemon/client";
-import { runTrial } from "../run/runTrial";
+import { startTrial } from "../run/runTrial";
 import { codeActionsFor } from "./codeActions";
 import { exceptionDiagnostics } from "./diagnostics";
 import { hoverAt } from "./hover";
@@ -185,10 +185,13 @@ export class NowServer {
     const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : null;
     progress?.begin(`now run ${file}`, 0, "starting", true);
     try {
-      const result = await runTrial({
+      const running = await startTrial({
         script: file, args, fine, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
         onProgress: (pr) => progress?.report(`trial ${pr.trial}: ${pr.events} events${pr.current ? `, in ${pr.current}` : ""}`),
       });
+      // Cancelling the progress in the editor stops the script; the trial is kept, cancelled.
+      progress?.token.onCancellationRequested(() => running.cancel());
+      const result = await running.done;
       this.trialFinished(summary(result.trial));
       return { trial: summary(result.trial), exitCode: result.exitCode };
     } catch (e) {
