@@ -1,6 +1,6 @@
 // Hover text: what the document's trial recorded for the name under the cursor.
 import { formatDuration, formatTime } from "../format/text";
-import { callsOf, countCalls, lastAssignmentLine, previousTrialOfScript, valuesOnLine, type FunctionCallRow, type LineValueRow } from "../store/lspQueries";
+import { callSummaries, countCalls, lastAssignmentLine, previousTrialOfScript, valuesOnLine, type CallSummary, type LineValueRow } from "../store/lspQueries";
 import type { DB } from "../store/database";
 import type { TrialRow } from "../store/queries";
 import type { LineMap } from "./lineMap";
@@ -100,19 +100,20 @@ function sample(rows: LineValueRow[], keep = 3): string[] {
 }
 
 function functionHover(md: Text, h: HoverInput, name: string, defLine: number | null): boolean {
-  let calls: FunctionCallRow[];
+  let groups: CallSummary[];
   if (defLine !== null) {
-    calls = callsOf(h.db, h.trial.id, name, { file: h.file, line: defLine });
+    groups = callSummaries(h.db, h.trial.id, name, { file: h.file, line: defLine });
   } else {
-    const all = callsOf(h.db, h.trial.id, name);
+    const all = callSummaries(h.db, h.trial.id, name);
     const here = all.filter((c) => c.file === h.file);
-    calls = here.length ? here : all;
+    groups = here.length ? here : all;
   }
-  if (!calls.length) return false;
-  const last = calls[calls.length - 1];
-  const total = calls.reduce((s, c) => s + (c.duration ?? 0), 0);
-  header(md, name, plural(calls.length, "call"), h.trial);
-  md.para(`total ${formatDuration(total)}, mean ${formatDuration(total / calls.length)}`);
+  if (!groups.length) return false;
+  const count = groups.reduce((s, g) => s + g.calls, 0);
+  const total = groups.reduce((s, g) => s + g.total, 0);
+  const last = groups[groups.length - 1].last;
+  header(md, name, plural(count, "call"), h.trial);
+  md.para(`total ${formatDuration(total)}, mean ${formatDuration(total / count)}`);
   md.para("Last call:");
   const args = last.args.map(([k, v]) => `${k}=${v}`).join(", ");
   const outcome = last.status === "raised"

@@ -50,28 +50,43 @@ export interface FunctionCallRow {
   args: [string, string][]; return_value: string | null; exception_type: string | null; exception_message: string | null;
 }
 
-/**
- * Activations of the functions named `name` in a trial, oldest first; restricted to the
- * definition at `file`:`line` when given.
- */
-export function callsOf(db: DB, trialId: number, name: string, where?: { file: string; line?: number }): FunctionCallRow[] {
-  const rows = db.prepare(
-    `SELECT c.file, c.qualname, c.line, a.finish - a.start AS duration, a.status, a.args, a.return_value,
-            a.exception_type, a.exception_message
-       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
-      WHERE a.trial_id = @trial AND c.name = @name
-        AND (@file IS NULL OR c.file = @file) AND (@line IS NULL OR c.line = @line)
-      ORDER BY a.id`,
-  ).all({ trial: trialId, name, file: where?.file ?? null, line: where?.line ?? null }) as (Omit<FunctionCallRow, "args"> & { args: string })[];
-  return rows.map((r) => ({ ...r, args: JSON.parse(r.args) }));
-}
-
 /** How many activations a function (file + qualname) had in a trial. */
 export function countCalls(db: DB, trialId: number, file: string, qualname: string): number {
+  const stored = db.prepare(
+    `SELECT sum(calls) AS n, count(*) - count(calls) AS missing FROM code WHERE trial_id = ? AND file = ? AND qualname = ?`,
+  ).get(trialId, file, qualname) as { n: number | null; missing: number };
+  if (stored.missing === 0) return stored.n ?? 0;
   return (db.prepare(
     `SELECT count(*) AS n FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
       WHERE a.trial_id = ? AND c.file = ? AND c.qualname = ?`,
   ).get(trialId, file, qualname) as { n: number }).n;
+}
+
+export interface CallSummary { file: string; qualname: string; line: number; calls: number; total: number; last: FunctionCallRow }
+
+/**
+ * Activations of the functions named `name` in a trial, grouped by definition: how many,
+ * their total duration, and the last one — without reading every activation's row.
+ */
+export function callSummaries(db: DB, trialId: number, name: string, where?: { file: string; line?: number }): CallSummary[] {
+  const groups = db.prepare(
+    `SELECT c.file, c.qualname, c.line, count(*) AS calls, coalesce(sum(a.finish - a.start), 0) AS total, max(a.id) AS last
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = @trial AND c.name = @name
+        AND (@file IS NULL OR c.file = @file) AND (@line IS NULL OR c.line = @line)
+      GROUP BY c.file, c.qualname, c.line ORDER BY last`,
+  ).all({ trial: trialId, name, file: where?.file ?? null, line: where?.line ?? null }) as
+    { file: string; qualname: string; line: number; calls: number; total: number; last: number }[];
+  const one = db.prepare(
+    `SELECT c.file, c.qualname, c.line, a.finish - a.start AS duration, a.status, a.args, a.return_value,
+            a.exception_type, a.exception_message
+       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE a.trial_id = ? AND a.id = ?`,
+  );
+  return groups.map((g) => {
+    const r = one.get(trialId, g.last) as Omit<FunctionCallRow, "args"> & { args: string };
+    return { ...g, last: { ...r, args: JSON.parse(r.args) } };
+  });
 }
 
 /** The last line at or before `line` of `file` where a trial recorded a value of `target`; null if none. */
@@ -119,6 +134,11 @@ export interface FunctionStats { qualname: string; calls: number; total: number 
 
 /** Per function (qualname) of a file in a trial: activations and their total duration. */
 export function functionStats(db: DB, trialId: number, file: string): FunctionStats[] {
+  const stored = db.prepare(
+    `SELECT qualname, sum(calls) AS calls, sum(total) AS total, count(*) - count(calls) AS missing
+       FROM code WHERE trial_id = ? AND file = ? AND kind <> 'module' GROUP BY qualname`,
+  ).all(trialId, file) as (FunctionStats & { missing: number })[];
+  if (stored.every((r) => r.missing === 0)) return stored.filter((r) => r.calls > 0).map(({ missing: _m, ...r }) => r);
   return db.prepare(
     `SELECT c.qualname AS qualname, count(*) AS calls, coalesce(sum(a.finish - a.start), 0) AS total
        FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id

@@ -89,6 +89,9 @@ CREATE TABLE code (
   line           INTEGER NOT NULL,
   kind           TEXT NOT NULL DEFAULT 'function', -- module | class | function | generator |
                                                    -- coroutine | async_generator
+  calls          INTEGER,                          -- activations, counted when the trial
+  total          REAL,                             -- ends (NULL before): hover and lenses
+                                                   -- read them instead of scanning
   PRIMARY KEY (trial_id, id)
 ) WITHOUT ROWID;
 

@@ -66,7 +66,7 @@ export class TrialWriter {
                        (@trial, @os_system, @os_release, @os_version, @os_name, @hostname, @machine,
                         @py_implementation, @py_version, @py_executable, @py_prefix)`),
       env: p(`INSERT OR REPLACE INTO environment VALUES (?, ?, ?, ?)`),
-      code: p(`INSERT OR REPLACE INTO code VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      code: p(`INSERT OR REPLACE INTO code (trial_id, id, file, name, qualname, line, kind) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       call: p(`INSERT OR REPLACE INTO activation (trial_id, id, code_id, parent_id, start, args)
                VALUES (?, ?, ?, ?, ?, ?)`),
       whole: p(`INSERT INTO activation (trial_id, id, code_id, parent_id, start, args, finish,
@@ -95,6 +95,11 @@ export class TrialWriter {
                 WHERE trial_id = ? AND source_kind = 'value' AND source_id = ?`),
       unknown: p(`INSERT OR REPLACE INTO unknown_line VALUES (?, ?, ?, ?)`),
       warnCount: p(`SELECT count(*) AS n FROM trial_warning WHERE trial_id = ?`),
+      zeroCounts: p(`UPDATE code SET calls = 0, total = 0 WHERE trial_id = ?`),
+      counts: p(`UPDATE code SET calls = s.n, total = s.t
+                   FROM (SELECT code_id, count(*) AS n, coalesce(sum(finish - start), 0) AS t
+                           FROM activation WHERE trial_id = ? GROUP BY code_id) AS s
+                  WHERE code.trial_id = ? AND code.id = s.code_id`),
       // The log's `end` has already set status when the script ended normally; the
       // process's own exit code wins over it (an atexit handler may still os._exit).
       finish: p(`UPDATE trial SET
@@ -124,7 +129,11 @@ export class TrialWriter {
   }
 
   finish(end: TrialEnd): void {
-    this.s.finish.run({ ...end, trial: this.trialId });
+    this.db.transaction(() => {
+      this.s.finish.run({ ...end, trial: this.trialId });
+      this.s.zeroCounts.run(this.trialId); // code objects that never ran in it count 0, not unknown
+      this.s.counts.run(this.trialId, this.trialId);
+    }).immediate();
   }
 
   private writePending(activation: number): void {
