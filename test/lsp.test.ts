@@ -288,6 +288,15 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.equal(result.trial.status, "cancelled");
       assert.equal(JSON.parse(now(["show", String(result.trial.id), "--json"], { cwd: dir }).stdout).trial.status, "cancelled");
     });
+
+    await t.test("the daemon now lsp started hears a terminal's trial; the editor gets now/trialFinished", async () => {
+      await waitFor(() => fs.existsSync(path.join(dir, ".now", "daemon.sock")));
+      const before = server.notifications.length;
+      const r = now(["run", "experiment.py", "2013", "2015"], { cwd: dir });
+      assert.equal(r.status, 0, r.stderr);
+      const id = Number(/trial (\d+)/.exec(r.stderr)![1]);
+      await waitFor(() => server.notifications.slice(before).some((n) => n.method === "now/trialFinished" && n.params.trial.id === id), 5000);
+    });
   } finally {
     await server.stop();
   }

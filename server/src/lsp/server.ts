@@ -15,7 +15,10 @@ import {
   DIFF_TRIAL_COMMAND, LspMethods, RUN_TRIAL_COMMAND, type DiffParams, type GraphParams, type NowExperimentalCapabilities,
   type RunParams, type SelectTrialParams, type TrialParams,
 } from "../../../protocol/lsp";
-import { connectDaemon } from "../daemon/client";
+import fs from "fs";
+import { connectDaemon, ensureDaemon } from "../daemon/client";
+
+const AUTO_DAEMON_IDLE_SECONDS = 300;
 import { startTrial } from "../run/runTrial";
 import { codeActionsFor } from "./codeActions";
 import { exceptionDiagnostics } from "./diagnostics";
@@ -227,8 +230,19 @@ export class NowServer {
   }
 
   /** Follows the project's daemon, if one runs, for trials that other clients start. */
+  /**
+   * Follows the project's daemon for trials that other editors and terminals run,
+   * starting one when the project already has a store (a folder that never used nowls
+   * gets no `.now/` from merely being opened). An auto-started daemon leaves after five
+   * minutes without clients.
+   */
   private async followDaemon(): Promise<void> {
-    this.daemon = await connectDaemon(this.project.root).catch(() => null);
+    const hasStore = fs.existsSync(path.join(this.project.root, ".now", "db.sqlite"));
+    this.daemon = await (hasStore ? ensureDaemon(this.project.root, AUTO_DAEMON_IDLE_SECONDS) : connectDaemon(this.project.root))
+      .catch((e) => {
+        this.connection.console.warn(`no daemon: ${(e as Error).message}`);
+        return null;
+      });
     this.daemon?.onNotification(Notifications.finished, (p: DaemonFinished) => this.trialFinished(p.trial));
   }
 
