@@ -136,6 +136,13 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       const h5 = await hover(experiment, precLine, lines[precLine].indexOf("days_a") + 1);
       expectText(h5.contents.value + "\n", "lsp-hover-read-days_a.md", dir);
 
+      // A file name in a string literal: the trial's accesses of that file.
+      const outLine = lines.findIndex((l) => l.startsWith("create_bargraph("));
+      const h6 = await hover(experiment, outLine, lines[outLine].indexOf("out.svg") + 2);
+      assert.deepEqual(h6.range.start, { line: outLine, character: lines[outLine].indexOf('"out.svg"') });
+      assert.match(h6.contents.value, /^\*\*out\.svg\*\* — 1 access in trial 3 /);
+      assert.match(h6.contents.value, /w {3}before [0-9a-f]{10}, after [0-9a-f]{10}, by create_bargraph #\d+/);
+
       // Nothing recorded: a comment, a keyword, a blank line.
       assert.equal(await hover(experiment, 0, 3), null);
       assert.equal(await hover(precipitation, defLine - 1, 0), null);

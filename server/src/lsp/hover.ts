@@ -1,11 +1,11 @@
 // Hover text: what the document's trial recorded for the name under the cursor.
 import { formatDuration, formatTime } from "../format/text";
-import { callSummaries, countCalls, lastAssignmentLine, previousTrialOfScript, valuesOnLine, type CallSummary, type LineValueRow } from "../store/lspQueries";
+import { accessesNamed, callSummaries, countCalls, lastAssignmentLine, previousTrialOfScript, valuesOnLine, type CallSummary, type LineValueRow } from "../store/lspQueries";
 import type { DB } from "../store/database";
 import type { TrialRow } from "../store/queries";
 import type { LineMap } from "./lineMap";
 import { splitLines } from "./lineMap";
-import { wordAt } from "./words";
+import { stringAt, wordAt } from "./words";
 
 export interface HoverInput {
   db: DB;
@@ -22,15 +22,25 @@ export interface HoverInput {
 export function hoverAt(h: HoverInput): { text: string; start: number; end: number } | null {
   const lineText = splitLines(h.buffer)[h.line];
   if (lineText === undefined) return null;
-  const word = wordAt(lineText, h.character);
-  if (!word) return null;
   const mapped = h.lines.oldLine(h.line);
   if (!mapped) return null; // added since the trial
   const md = new Text(h.markdown);
   let ok = false;
-  if (word.definition || word.call) ok = functionHover(md, h, word.name, word.definition ? mapped.line + 1 : null);
-  if (!ok) ok = valueHover(md, h, word.name, mapped.line + 1);
-  if (!ok) return null;
+  // A string literal naming a file the trial opened: its accesses.
+  const literal = stringAt(lineText, h.character);
+  let range: { start: number; end: number } | null = null;
+  if (literal && literal.text) {
+    ok = fileHover(md, h, literal.text);
+    if (ok) range = literal;
+  }
+  if (!ok) {
+    const word = wordAt(lineText, h.character);
+    if (!word) return null;
+    if (word.definition || word.call) ok = functionHover(md, h, word.name, word.definition ? mapped.line + 1 : null);
+    if (!ok) ok = valueHover(md, h, word.name, mapped.line + 1);
+    range = word;
+  }
+  if (!ok || !range) return null;
   if (mapped.stale) {
     // Said before the values, so they are not read as the current line's.
     md.afterHeader(
@@ -38,7 +48,19 @@ export function hoverAt(h: HoverInput): { text: string; start: number; end: numb
       h.lines.oldLineText(mapped.line).trim(),
     );
   }
-  return { text: md.toString(), start: word.start, end: word.end };
+  return { text: md.toString(), start: range.start, end: range.end };
+}
+
+function fileHover(md: Text, h: HoverInput, name: string): boolean {
+  const accesses = accessesNamed(h.db, h.trial.id, name.replace(/^\.\//, ""));
+  if (!accesses.length) return false;
+  header(md, accesses[0].path, `${accesses.length} ${accesses.length === 1 ? "access" : "accesses"}`, h.trial);
+  const short = (x: string | null) => (x ? x.slice(0, 10) : "none");
+  md.block(accesses.map((a) => {
+    const after = a.hash_after === a.hash_before ? "unchanged" : `after ${short(a.hash_after)}${a.closed_at_exit ? " (at exit)" : ""}`;
+    return `${a.mode.padEnd(3)} before ${short(a.hash_before)}, ${after}${a.function ? `, by ${a.function} #${a.activation_id}` : ""}`;
+  }).join("\n"));
+  return true;
 }
 
 function header(md: Text, name: string, what: string, trial: TrialRow): void {

@@ -30,3 +30,13 @@ export function wordAt(lineText: string, character: number): Word | null {
   }
   return null;
 }
+
+/** The string literal the cursor is in (plain or f-string quotes), with its content. */
+export function stringAt(lineText: string, character: number): { text: string; start: number; end: number } | null {
+  for (const m of lineText.matchAll(/[rbfu]{0,2}(["'])((?:\\.|(?!\1).)*)\1/gi)) {
+    const start = m.index!;
+    const end = start + m[0].length;
+    if (character > start && character < end) return { text: m[2], start, end };
+  }
+  return null;
+}

@@ -145,3 +145,19 @@ export function functionStats(db: DB, trialId: number, file: string): FunctionSt
       WHERE a.trial_id = ? AND c.file = ? AND c.kind <> 'module' GROUP BY c.qualname`,
   ).all(trialId, file) as FunctionStats[];
 }
+
+export interface AccessRow {
+  id: number; path: string; mode: string; hash_before: string | null; hash_after: string | null;
+  closed_at_exit: number; activation_id: number | null; function: string | null;
+}
+
+/** The file accesses of a trial whose path is `name` or ends with `/name`. */
+export function accessesNamed(db: DB, trialId: number, name: string): AccessRow[] {
+  return db.prepare(
+    `SELECT f.id, f.path, f.mode, f.hash_before, f.hash_after, f.closed_at_exit, f.activation_id, c.qualname AS function
+       FROM file_access f
+       LEFT JOIN activation a ON a.trial_id = f.trial_id AND a.id = f.activation_id
+       LEFT JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+      WHERE f.trial_id = ? AND (f.path = ? OR f.path LIKE ? ESCAPE '\\') ORDER BY f.id`,
+  ).all(trialId, name, "%/" + name.replace(/[\\%_]/g, (m) => "\\" + m)) as AccessRow[];
+}
