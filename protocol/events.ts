@@ -17,6 +17,8 @@ export interface HeaderEvent {
   tracer: string;
   core: "settrace" | "sysmon";
   core_reason: string | null;
+  /** The sys.monitoring tool id held by the sysmon core (added within version 1). */
+  core_tool_id?: number;
   granularity: "coarse" | "fine";
   t0: number;
   pid: number;

@@ -207,6 +207,12 @@ class Recorder:
 
     def on_close(self, access, hash_after, at_exit: bool) -> None:
         self.emit({"e": "close", "id": access, "t": self.now(), "hash_after": hash_after, "at_exit": at_exit})
+        # A closed file is a moment worth keeping: on 3.12+ no timer thread flushes during
+        # a quiet stretch (see eventlog.py), and scripts often write a file and then wait.
+        try:
+            self.log.flush()
+        except Exception:
+            pass
 
     # -- other ----------------------------------------------------------------------
     def warning(self, message: str) -> None:

@@ -16,7 +16,7 @@ import sys
 from now_tracer import __version__
 from now_tracer.codeinfo import CodeInfo
 from now_tracer.contentstore import ContentStore, sha256_bytes
-from now_tracer.core_settrace import SettraceCore
+from now_tracer import cores
 from now_tracer.deployment import deployment_event
 from now_tracer.eventlog import EventLog
 from now_tracer.files import FileTracker
@@ -77,14 +77,15 @@ class Trial:
 
             self.fine = FineRecorder(rec, self.reprs, source_of, self.loop_keep)
         digest = sha256_bytes(source)
+        core_name, core_reason, tool_id = cores.select(self.fine_mode)
         header = {
             "e": "header",
             "format": "now-events",
             "version": 1,
             "trial": self.trial_id,
             "tracer": __version__,
-            "core": SettraceCore.name,
-            "core_reason": None,
+            "core": core_name,
+            "core_reason": core_reason,
             "granularity": "fine" if self.fine_mode else "coarse",
             "t0": rec.t0,
             "pid": self.pid,
@@ -94,6 +95,8 @@ class Trial:
             "argv": list(argv),
             "cwd": cwd,
         }
+        if tool_id is not None:
+            header["core_tool_id"] = tool_id  # the sys.monitoring tool id taken
         if self.fine_mode:
             header["loop_keep"] = self.loop_keep
         log.emit(header)
@@ -105,7 +108,7 @@ class Trial:
         self.store.put(digest, source)
         self._stdlib_dirs = stdlib_dirs()
 
-        self.core = SettraceCore(rec, self.project.is_project, self._warn, self.fine)
+        self.core = cores.make_core(core_name, tool_id, rec, self.project.is_project, self._warn, self.fine)
         self.files = FileTracker(rec, self.store, self.core)
         self.files.install()
         self.output = OutputCounter()

@@ -1,0 +1,288 @@
+"""The sys.monitoring core (PEP 669, Python 3.12+): same interface and same
+recorded provenance as core_settrace.SettraceCore, much cheaper per call.
+
+One tool id (see cores.py for which) with PY_START enabled globally. The
+first PY_START of a code object decides once:
+
+- not the project's (or a list/set/dict comprehension, skipped as settrace
+  skips them): the callback returns sys.monitoring.DISABLE, and CPython never
+  calls us again for that code — library code runs with no callback at all;
+- threading.Thread.start: watched (its caller's activation becomes the parent
+  of the thread's first project calls), like the settrace core does;
+- the project's: PY_RETURN, PY_YIELD and PY_RESUME are switched on for that
+  code object only (set_local_events), once. PY_UNWIND, PY_THROW and RAISE
+  cannot be local events: they are global, and their callbacks return after
+  one dict lookup for frames that are not the project's.
+
+sys.monitoring tells returns, yields and unwinds apart by itself, so none of
+settrace's opcode heuristics are needed. Frames are keyed by id() with their
+code object checked (the frame is `sys._getframe(1)` in a callback), never kept
+alive, so `current_activation(frame)` (files.py) and parents work exactly as
+in the settrace core. sys.monitoring is process-wide: callbacks come from every
+thread, including threads started with `_thread` directly (settrace only sees
+threading's threads; such threads' activations get parent null).
+
+An exception must never leave a callback (it would propagate into the
+script): every callback catches and turns errors into one `warning` each.
+At stop: all events off (global and per code), callbacks unregistered, tool id
+freed.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from now_tracer import tbtrim
+from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, _THREADING_FILE
+
+_MON = getattr(sys, "monitoring", None)
+
+
+class SysmonCore:
+    name = "sysmon"
+
+    def __init__(self, recorder, is_project, warn, fine=None, tool_id=None) -> None:
+        if fine is not None:
+            raise ValueError("fine mode uses settrace")
+        self.recorder = recorder
+        self.fine = None
+        self._is_project = is_project
+        self._warn = warn
+        self.tool_id = tool_id
+        # id(frame) -> [activation, code]
+        self.frames: dict = {}
+        self.thread_parents: dict = {}
+        self._state = [False]
+        self._codes: dict = {}  # id(code) -> code with local events on
+        self._started = False
+
+    @property
+    def active(self) -> bool:
+        return self._state[0]
+
+    def start(self) -> None:
+        mon = _MON
+        tid = self.tool_id
+        E = mon.events
+        for ev, cb in self._build().items():
+            mon.register_callback(tid, ev, cb)
+        self._state[0] = True
+        self._started = True
+        # PY_UNWIND, PY_THROW and RAISE cannot be set per code object: global,
+        # with callbacks that cost one dict lookup outside the project.
+        mon.set_events(tid, E.PY_START | E.PY_UNWIND | E.PY_THROW | E.RAISE)
+
+    def stop(self) -> None:
+        self._state[0] = False
+        if not self._started:
+            return
+        self._started = False
+        mon = _MON
+        tid = self.tool_id
+        try:
+            mon.set_events(tid, 0)
+            for code in list(self._codes.values()):
+                try:
+                    mon.set_local_events(tid, code, 0)
+                except Exception:
+                    pass
+            for ev in self._events():
+                mon.register_callback(tid, ev, None)
+        finally:
+            try:
+                mon.free_tool_id(tid)
+            except Exception:
+                pass
+
+    def current_activation(self, frame):
+        frames = self.frames
+        while frame is not None:
+            e = frames.get(id(frame))
+            if e is not None and e[1] is frame.f_code:
+                return e[0]
+            frame = frame.f_back
+        return None
+
+    def note_file(self, frame, access) -> None:  # fine mode only (never here)
+        return None
+
+    # -- callbacks -------------------------------------------------------------------
+    @staticmethod
+    def _events():
+        E = _MON.events
+        return (E.PY_START, E.PY_RETURN, E.PY_YIELD, E.PY_RESUME, E.PY_THROW, E.PY_UNWIND, E.RAISE)
+
+    def _build(self):
+        core = self
+        mon = _MON
+        E = mon.events
+        DISABLE = mon.DISABLE
+        tid = self.tool_id
+        LOCAL = E.PY_RETURN | E.PY_YIELD | E.PY_RESUME
+        set_local = mon.set_local_events
+        rec = self.recorder
+        frames = self.frames
+        codes = self._codes
+        thread_parents = self.thread_parents
+        is_project = self._is_project
+        skipped = SKIPPED_NAMES
+        on_call = rec.on_call
+        on_return = rec.on_return
+        on_raise = rec.on_raise
+        on_yield = rec.on_yield
+        on_resume = rec.on_resume
+        hidden = tbtrim.HIDDEN
+        splice = tbtrim.splice
+        state = self._state
+        getframe = sys._getframe
+        current_thread = threading.current_thread
+        flags: dict = {}  # co_filename -> True / False / _THREADING
+
+        def failed(exc: BaseException) -> None:
+            try:
+                core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+            except Exception:
+                pass
+
+        def classify(fn):
+            try:
+                flag = bool(is_project(fn))
+            except Exception as err:
+                failed(err)
+                flag = False
+            if not flag and fn == _THREADING_FILE:
+                flag = _THREADING
+            flags[fn] = flag
+            return flag
+
+        def start_activation(frame, code):
+            parent = None
+            f = frame.f_back
+            while f is not None:
+                pe = frames.get(id(f))
+                if pe is not None and pe[1] is f.f_code:
+                    parent = pe[0]
+                    break
+                f = f.f_back
+            if parent is None and thread_parents:
+                parent = thread_parents.get(id(current_thread()))
+            act = on_call(frame, parent)
+            frames[id(frame)] = [act, code]
+
+        def py_start(code, offset):
+            if codes.get(id(code)) is code:
+                # the hot path: start_activation inlined
+                if not state[0]:
+                    return None
+                try:
+                    frame = getframe(1)
+                    parent = None
+                    f = frame.f_back
+                    while f is not None:
+                        pe = frames.get(id(f))
+                        if pe is not None and pe[1] is f.f_code:
+                            parent = pe[0]
+                            break
+                        f = f.f_back
+                    if parent is None and thread_parents:
+                        parent = thread_parents.get(id(current_thread()))
+                    frames[id(frame)] = [on_call(frame, parent), code]
+                except Exception as err:
+                    failed(err)
+                return None
+            flag = flags.get(code.co_filename)
+            if flag is None:
+                flag = classify(code.co_filename)
+            if flag is not True:
+                if code is _THREAD_START_CODE:
+                    if state[0]:
+                        try:
+                            frame = getframe(1)
+                            t = frame.f_locals.get("self")
+                            if t is not None:
+                                act = core.current_activation(frame.f_back)
+                                if act is not None:
+                                    thread_parents[id(t)] = act
+                        except Exception as err:
+                            failed(err)
+                    return None
+                return DISABLE
+            if code.co_name in skipped:
+                return DISABLE
+            if not state[0]:
+                return None
+            try:
+                codes[id(code)] = code
+                set_local(tid, code, LOCAL)
+                start_activation(getframe(1), code)
+            except Exception as err:
+                failed(err)
+            return None
+
+        def py_return(code, offset, value):
+            try:
+                e = frames.pop(id(getframe(1)), None)
+                if e is not None and e[1] is code and state[0]:
+                    on_return(e[0], value)
+            except Exception as err:
+                failed(err)
+
+        def py_unwind(code, offset, exc):
+            try:
+                e = frames.pop(id(getframe(1)), None)
+                if e is not None and e[1] is code and state[0]:
+                    on_raise(e[0], exc)
+            except Exception as err:
+                failed(err)
+
+        def py_yield(code, offset, value):
+            try:
+                e = frames.get(id(getframe(1)))
+                if e is not None and e[1] is code and state[0]:
+                    on_yield(e[0], value)
+            except Exception as err:
+                failed(err)
+
+        def resumed(frame, code):
+            e = frames.get(id(frame))
+            if not state[0]:
+                return
+            if e is not None and e[1] is code:
+                on_resume(e[0])
+            else:
+                # a generator suspended before tracing started (or a reused id)
+                start_activation(frame, code)
+
+        def py_resume(code, offset):
+            try:
+                resumed(getframe(1), code)
+            except Exception as err:
+                failed(err)
+
+        def py_throw(code, offset, exc):
+            # An exception thrown into a generator (throw(), close()): settrace
+            # reports a `call` there, so this is a resume — or the start of a
+            # generator that never ran (of a code object already seen).
+            if codes.get(id(code)) is code:
+                try:
+                    resumed(getframe(1), code)
+                except Exception as err:
+                    failed(err)
+
+        def raised(code, offset, exc):
+            if hidden:
+                try:
+                    splice(exc, exc.__traceback__)
+                except Exception as err:
+                    failed(err)
+
+        return {
+            E.PY_START: py_start,
+            E.PY_RETURN: py_return,
+            E.PY_UNWIND: py_unwind,
+            E.PY_YIELD: py_yield,
+            E.PY_RESUME: py_resume,
+            E.PY_THROW: py_throw,
+            E.RAISE: raised,
+        }

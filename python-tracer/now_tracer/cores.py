@@ -1,0 +1,78 @@
+"""Which core traces this trial: the one place that decides.
+
+Default: sys.monitoring ("sysmon") on Python 3.12+, sys.settrace before.
+NOW_TRACER_CORE=settrace|sysmon overrides (read here only; the script's
+environment is not touched). Falls back to settrace, with the reason in the
+header's `core_reason`, when sys.monitoring is missing (< 3.12), in fine mode
+(fine mode uses settrace's line events), or when no tool id is free.
+
+Tool id: 4, then 3 (the ids PEP 669 leaves unnamed), then PROFILER_ID. Not
+PROFILER_ID first: on 3.12+ cProfile/profile take PROFILER_ID themselves, so a
+script profiling itself would fail ("tool 2 is already in use").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from now_tracer.core_settrace import SettraceCore
+
+ENV = "NOW_TRACER_CORE"
+DEFAULT_SYSMON = True  # sysmon is the default on 3.12+
+TOOL_NAME = "now_tracer"
+
+
+def _tool_ids(mon):
+    return (4, 3, mon.PROFILER_ID)
+
+
+def select(fine: bool):
+    """-> (core name, core_reason or None, tool id or None). A sysmon choice
+    holds its tool id (use_tool_id) from here on."""
+    wanted = os.environ.get(ENV, "").strip().lower()
+    has_mon = sys.version_info >= (3, 12) and hasattr(sys, "monitoring")
+    reason = None
+    if wanted == "settrace":
+        return "settrace", "%s=settrace" % ENV, None
+    if wanted == "sysmon":
+        if not has_mon:
+            return "settrace", "sys.monitoring needs Python 3.12+", None
+        reason = "%s=sysmon" % ENV
+    elif wanted:
+        reason_bad = "%s=%s not understood" % (ENV, wanted)
+        if not has_mon or not DEFAULT_SYSMON:
+            return "settrace", reason_bad, None
+        reason = reason_bad
+    else:
+        if not has_mon:
+            return "settrace", None, None
+        if not DEFAULT_SYSMON:
+            return "settrace", None, None
+    if fine:
+        return "settrace", "fine mode uses settrace", None
+    mon = sys.monitoring
+    taken = []
+    for tid in _tool_ids(mon):
+        try:
+            owner = mon.get_tool(tid)
+        except Exception:
+            owner = "?"
+        if owner is not None:
+            taken.append("%d (%s)" % (tid, owner))
+            continue
+        try:
+            mon.use_tool_id(tid, TOOL_NAME)
+        except Exception:
+            taken.append("%d" % tid)
+            continue
+        return "sysmon", reason, tid
+    return "settrace", "sys.monitoring tool ids taken: %s" % ", ".join(taken), None
+
+
+def make_core(name, tool_id, recorder, is_project, warn, fine):
+    if name == "sysmon":
+        from now_tracer.core_sysmon import SysmonCore
+
+        return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id)
+    return SettraceCore(recorder, is_project, warn, fine)
