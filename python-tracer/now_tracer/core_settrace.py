@@ -79,6 +79,20 @@ _THREADING_FILE = _THREAD_START_CODE.co_filename
 _THREADING = 2  # file-flag value: not traced, but watch Thread.start there
 
 
+def file_flag(is_project, filename, failed):
+    """Whether a file's code is traced: True (the project's), False (not), or
+    _THREADING for threading.py, whose Thread.start is watched for thread parents.
+    Both cores cache this per co_filename."""
+    try:
+        flag = bool(is_project(filename))
+    except Exception as err:
+        failed(err)
+        flag = False
+    if not flag and filename == _THREADING_FILE:
+        flag = _THREADING
+    return flag
+
+
 class _CodeMeta:
     __slots__ = ("code", "is_gen", "co_code", "first_resume")
 
@@ -296,14 +310,7 @@ class SettraceCore:
         thread_parents = self.thread_parents
 
         def classify(fn):
-            try:
-                flag = bool(is_project(fn))
-            except Exception as err:
-                failed(err)
-                flag = False
-            if not flag and fn == _THREADING_FILE:
-                flag = _THREADING
-            flags[fn] = flag
+            flags[fn] = flag = file_flag(is_project, fn, failed)
             return flag
 
         def thread_start(frame, code):

@@ -34,7 +34,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, _THREADING_FILE
+from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag
 
 _MON = getattr(sys, "monitoring", None)
 
@@ -146,14 +146,7 @@ class SysmonCore:
                 pass
 
         def classify(fn):
-            try:
-                flag = bool(is_project(fn))
-            except Exception as err:
-                failed(err)
-                flag = False
-            if not flag and fn == _THREADING_FILE:
-                flag = _THREADING
-            flags[fn] = flag
+            flags[fn] = flag = file_flag(is_project, fn, failed)
             return flag
 
         def start_activation(frame, code):
