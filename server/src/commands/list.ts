@@ -13,10 +13,11 @@ export function listCommand(opts: { json?: boolean; cwd: string }): void {
     }
     process.stdout.write(
       table(
-        ["#", "script", "arguments", "started", "duration", "status", "code"],
+        ["#", "script", "arguments", "started", "duration", "status", "mode", "code"],
         trials.map((t) => [
           String(t.id), t.script, t.argv.slice(1).map(shellQuote).join(" "), formatTime(t.started_at),
-          t.kind === "backup" ? "-" : formatDuration(t.duration), statusText(t), shortHash(t.script_hash),
+          t.kind === "backup" ? "-" : formatDuration(t.duration), statusText(t),
+          t.kind === "backup" ? "-" : t.granularity, shortHash(t.script_hash),
         ]),
         [0, 4],
       ),
