@@ -1,0 +1,150 @@
+-- End-to-end test of the nowls plugin in headless Neovim (0.7+), run by
+-- test/neovim-client.test.ts in the demo project (trials 1-3, trial 3 fine):
+-- :NowRun 2013 2015, hover prec_a, the dataflow graph as dot, :NowRestore 1.
+-- Writes what it saw to $NOWLS_OUT and the dot text to $NOWLS_OUT.dot.
+local out = assert(os.getenv("NOWLS_OUT"))
+local report = {}
+local function say(s) table.insert(report, s) end
+local function finish()
+  local f = assert(io.open(out, "w"))
+  f:write(table.concat(report, "\n") .. "\n")
+  f:close()
+  for _, c in pairs(vim.lsp.get_active_clients()) do c.stop() end
+  vim.wait(2000, function() return #vim.lsp.get_active_clients() == 0 end, 50)
+  vim.cmd("qall!")
+end
+
+local ok, err = pcall(function()
+  local nowls = require("nowls")
+  local notes = {}
+  local orig_notify = vim.notify
+  vim.notify = function(msg, level) table.insert(notes, msg) end
+  nowls.setup({ cmd = { "node", assert(os.getenv("NOWLS_BIN")), "lsp", "--stdio" } })
+
+  vim.cmd("edit experiment.py")
+  if vim.bo.filetype ~= "python" then vim.bo.filetype = "python" end
+  -- The FileType autocommand started the project's client (listed once initialized).
+  say("== FileType python started nowls for the project: " .. tostring(nowls.state.clients[vim.fn.getcwd()] ~= nil))
+  local c = nowls.client(0)
+  say("== attached: " .. tostring(c ~= nil and c.initialized == true) .. " (" .. (c and c.name or "-") .. ")")
+  say("root is the project: " .. tostring(c and c.config.root_dir == vim.fn.getcwd()))
+  say("the same client: " .. tostring(c and c.id == nowls.state.clients[vim.fn.getcwd()]))
+
+  say("== :NowRun! 2013 2015")
+  vim.cmd("NowRun! 2013 2015")
+  local function finished()
+    local t = nowls.state.last_finished
+    return t ~= nil and t.argv[#t.argv] == "2015"
+  end
+  local function answered()
+    for _, n in ipairs(notes) do
+      if n:match("exit code") then return true end
+    end
+    return false
+  end
+  say("trialFinished heard: " .. tostring(vim.wait(60000, finished, 50)))
+  vim.wait(10000, answered, 50)
+  local t = nowls.state.last_finished
+  say(string.format("last finished: trial %s %s %s", tostring(t and t.id), t and table.concat(t.argv, " ") or "-", tostring(t and t.status)))
+  local seen = {}
+  for _, n in ipairs(notes) do
+    if not seen[n] then say("notify: " .. n) end
+    seen[n] = true
+  end
+
+  say("== hover prec_a")
+  local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  local hover = "(line not found)"
+  for i, l in ipairs(lines) do
+    if l:find("^prec_a =") then
+      local params = { textDocument = { uri = vim.uri_from_bufnr(0) }, position = { line = i - 1, character = 0 } }
+      local resp, herr = vim.lsp.buf_request_sync(0, "textDocument/hover", params, 10000)
+      hover = "(no hover: " .. tostring(herr) .. ")"
+      for _, r in pairs(resp or {}) do
+        if r.result and r.result.contents then hover = r.result.contents.value end
+        if r.err then hover = "error: " .. tostring(r.err.message) end
+      end
+      break
+    end
+  end
+  say(vim.split(hover, "\n")[1])
+  say("mentions the new trial: " .. tostring(t ~= nil and hover:find("trial " .. t.id, 1, true) ~= nil))
+
+  say("== trials")
+  for _, tr in ipairs(nowls.trials() or {}) do
+    say(string.format("%d %s %s", tr.id, table.concat(tr.argv, " "), tr.status))
+  end
+
+  say("== :NowTrials, picking trial 3")
+  local orig_select = vim.ui.select
+  vim.ui.select = function(items, opts, on_choice)
+    for _, it in ipairs(items) do
+      if it.id == 3 then return on_choice(it) end
+    end
+    on_choice(nil)
+  end
+  notes = {}
+  vim.cmd("NowTrials")
+  vim.ui.select = orig_select
+  for _, n in ipairs(notes) do say("notify: " .. n) end
+  local resp = vim.lsp.buf_request_sync(0, "textDocument/hover",
+    { textDocument = { uri = vim.uri_from_bufnr(0) }, position = { line = 14, character = 0 } }, 10000)
+  for _, r in pairs(resp or {}) do
+    if r.result then say("hover now: " .. vim.split(r.result.contents.value, "\n")[1]) end
+  end
+  nowls.select_trial(nil)
+
+  say("== :NowDiff 1")
+  local src = vim.api.nvim_get_current_buf()
+  vim.cmd("NowDiff 1")
+  local dl = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  say("scratch buffer " .. vim.bo.filetype .. ", first line: " .. tostring(dl[1]))
+  vim.cmd("close")
+  say("back in experiment.py: " .. tostring(vim.api.nvim_get_current_buf() == src))
+
+  say("== :NowInlay")
+  notes = {}
+  vim.cmd("NowInlay")
+  for _, n in ipairs(notes) do say("notify: " .. n:gsub(" %(Neovim < 0.10 does not display them%)", "")) end
+  vim.cmd("NowInlay")
+
+  say("== :NowGraph dataflow")
+  notes = {}
+  if vim.ui.open then vim.ui.open = function() end end -- Neovim 0.10+: no viewer in a test
+  vim.cmd("NowGraph dataflow")
+  for _, n in ipairs(notes) do
+    local p = n:match("graph written to (.*)$") or n:match("opened (.*)$")
+    say(p and ("svg written: " .. tostring(vim.loop.fs_stat(p) ~= nil)) or ("notify: " .. n))
+  end
+  if #notes == 0 then
+    say("scratch buffer " .. vim.bo.filetype .. ": " .. tostring(vim.api.nvim_buf_get_lines(0, 0, 1, false)[1]))
+    vim.cmd("close")
+  end
+
+  say("== graph dataflow")
+  local dot, gerr = nowls.graph("dataflow")
+  say("starts with digraph: " .. tostring(type(dot) == "string" and dot:sub(1, 7) == "digraph") .. (gerr and (" " .. gerr) or ""))
+  local df = assert(io.open(out .. ".dot", "w"))
+  df:write(dot or "")
+  df:close()
+
+  say("== :NowRestore 1")
+  local lnum
+  lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  for i, l in ipairs(lines) do
+    if l:find("^prec_a =") then lnum = i end
+  end
+  vim.api.nvim_buf_set_lines(0, lnum - 1, lnum, false, { "prec_a = []  # changed in the editor" })
+  say("changed line " .. lnum .. ", modified: " .. tostring(vim.bo.modified))
+  local before = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  notes = {}
+  vim.cmd("NowRestore 1")
+  for _, n in ipairs(notes) do say("notify: " .. n) end
+  local after = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n") .. "\n"
+  local want = os.getenv("NOWLS_TRIAL1_TEXT") and assert(io.open(os.getenv("NOWLS_TRIAL1_TEXT"))):read("*a")
+  say("buffer changed by restore: " .. tostring(after ~= before .. "\n"))
+  say("buffer equals experiment.py of trial 1: " .. tostring(after == want))
+  vim.notify = orig_notify
+end)
+if not ok then say("error: " .. tostring(err)) end
+finish()

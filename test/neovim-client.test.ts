@@ -1,0 +1,45 @@
+// The Neovim client (clients/neovim): headless Neovim loads the plugin from its folder,
+// and clients/neovim/test/e2e.lua drives it in the demo project — :NowRun! and
+// now/trialFinished, a hover of the new trial, :NowTrials, :NowDiff, :NowInlay,
+// :NowGraph, the dataflow graph as dot, and :NowRestore 1 after an edit.
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { test } from "node:test";
+import { matchesExpected, normalize, now, NOW, REPO, requireTool, tempProject } from "./helpers";
+
+test("Neovim client: commands, trialFinished, hover, graph and restore in headless Neovim", (t) => {
+  if (!requireTool(t, "nvim")) return;
+  const dir = path.join(tempProject("nowls-nvim-client-"), "demo");
+  assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
+  assert.equal(now(["run", "--fine", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
+  // The demo never edits experiment.py: the file on disk is the text trial 1 ran.
+  const diff = now(["diff", "1", "3"], { cwd: dir });
+  assert.equal(diff.status, 0, diff.stderr);
+  assert.match(diff.stdout, /Code: the same/);
+  const trial1 = path.join(dir, "..", "experiment-trial1.py");
+  fs.copyFileSync(path.join(dir, "experiment.py"), trial1);
+
+  const client = path.join(REPO, "clients", "neovim");
+  const out = path.join(dir, "..", "nvim-client-report.txt");
+  const r = spawnSync("nvim", [
+    "--headless", "--clean", "-n", "--cmd", `set rtp^=${client}`, "-c", `luafile ${path.join(client, "test", "e2e.lua")}`,
+  ], {
+    cwd: dir, encoding: "utf8", timeout: 120000,
+    env: { ...process.env, NOWLS_OUT: out, NOWLS_BIN: NOW, NOWLS_TRIAL1_TEXT: trial1, NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" },
+  });
+  assert.equal(r.status, 0, `nvim: ${r.stderr}${r.error ?? ""}`);
+  const report = normalize(fs.readFileSync(out, "utf8"), dir);
+  const { ok, expected } = matchesExpected(report, path.join(REPO, "test", "expected", "neovim-client-report.txt"));
+  assert.ok(ok, `the Neovim client's report differs:\n--- expected\n${expected}\n--- actual\n${report}`);
+
+  const dot = fs.readFileSync(`${out}.dot`, "utf8");
+  assert.match(dot, /^digraph/);
+  if (spawnSync("sh", ["-c", "command -v dot"]).status === 0) {
+    const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8" });
+    assert.equal(svg.status, 0, `dot: ${svg.stderr}`);
+    assert.match(svg.stdout, /<svg/);
+  }
+});
