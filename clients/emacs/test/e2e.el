@@ -1,0 +1,157 @@
+;;; e2e.el --- End-to-end test of now.el in batch Emacs  -*- lexical-binding: t; -*-
+
+;; Run by test/emacs-client.test.ts in the demo project (trials 1-3, trial 3 fine):
+;;   emacs --batch -Q -l clients/emacs/now.el -l clients/emacs/test/e2e.el
+;; now-mode starts nowls through Eglot, now-run 2013 2015 (fine) and
+;; now/trialFinished, a hover of prec_a, now-trials, now-select-trial, now-diff,
+;; now-graph, now-restore 1 after an edit.  Writes what it saw to $NOWLS_OUT and the
+;; dot text to $NOWLS_OUT.dot.  Needs $NOWLS_BIN (bin/now.js).
+
+(require 'cl-lib)
+(require 'now)
+
+(defvar now-e2e--report nil)
+(defun now-e2e--say (fmt &rest args)
+  (push (apply #'format fmt args) now-e2e--report))
+
+(defvar now-e2e--messages nil)
+(advice-add 'message :around
+            (lambda (orig fmt &rest args)
+              (when fmt
+                (let ((s (apply #'format fmt args)))
+                  (when (string-prefix-p "nowls:" s) (push s now-e2e--messages))))
+              (apply orig fmt args)))
+
+(defun now-e2e--wait (pred secs)
+  "Accept process output until PRED is true or SECS pass; PRED's value."
+  (let ((end (+ (float-time) secs)) v)
+    (while (and (not (setq v (funcall pred))) (< (float-time) end))
+      (accept-process-output nil 0.05))
+    v))
+
+(defun now-e2e--flush-messages ()
+  (dolist (m (sort (delete-dups (copy-sequence now-e2e--messages)) #'string<))
+    (now-e2e--say "message: %s" m))
+  (setq now-e2e--messages nil))
+
+(defun now-e2e--line-of (re)
+  (save-excursion
+    (goto-char (point-min))
+    (and (re-search-forward re nil t) (line-number-at-pos))))
+
+(defun now-e2e--hover-first-line ()
+  (let* ((ln (now-e2e--line-of "^prec_a ="))
+         (params (save-excursion
+                   (goto-char (point-min)) (forward-line (1- ln))
+                   (eglot--TextDocumentPositionParams)))
+         (res (jsonrpc-request (now--server) :textDocument/hover params :timeout 20))
+         (contents (plist-get res :contents))
+         (text (if (stringp contents) contents (plist-get contents :value))))
+    (or text "")))
+
+(defun now-e2e--main ()
+  (setq now-server-command (list "node" (getenv "NOWLS_BIN") "lsp" "--stdio"))
+  (setq eglot-sync-connect 30 eglot-connect-timeout 60)
+  (setq temporary-file-directory (file-name-as-directory (expand-file-name ".." default-directory)))
+  (find-file (expand-file-name "experiment.py" default-directory))
+  (unless (derived-mode-p 'python-mode) (python-mode))
+  (now-e2e--say "== now-mode")
+  (now-mode 1)
+  (now-e2e--wait (lambda () (and (eglot-current-server) (now--nowls-p (eglot-current-server)))) 30)
+  (let ((server (eglot-current-server)))
+    (now-e2e--say "eglot server is nowls: %s" (and server (now--nowls-p server) t))
+    (now-e2e--say "managed: %s" (and (bound-and-true-p eglot--managed-mode) t))
+    (now-e2e--say "root is the project: %s"
+                  (and server (equal (file-name-as-directory (expand-file-name (project-root (eglot--project server))))
+                                     (file-name-as-directory (expand-file-name default-directory))))))
+
+  (now-e2e--say "== now-run 2013 2015, fine")
+  (setq now-e2e--messages nil)
+  (now-run "2013 2015" t)
+  (now-e2e--say "trialFinished heard: %s"
+                (and (now-e2e--wait (lambda () (and now-last-finished
+                                                    (equal (car (last (append (plist-get now-last-finished :argv) nil))) "2015")))
+                                    90)
+                     t))
+  (now-e2e--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
+  (let ((t4 now-last-finished))
+    (now-e2e--say "last finished: trial %s" (and t4 (now--describe t4)))
+    (now-e2e--flush-messages)
+
+    (now-e2e--say "== hover prec_a")
+    (let ((hover (now-e2e--hover-first-line)))
+      (now-e2e--say "%s" (car (split-string hover "\n")))
+      (now-e2e--say "mentions the new trial: %s"
+                    (and t4 (string-match-p (regexp-quote (format "trial %s" (plist-get t4 :id))) hover) t))))
+
+  (now-e2e--say "== now-trials")
+  (dolist (tr (now-trials)) (now-e2e--say "%s" (now--describe tr)))
+
+  (now-e2e--say "== now-select-trial, picking trial 3")
+  (let ((completing-read-function (lambda (&rest _) "3 experiment.py 2013 2014 finished")))
+    (call-interactively #'now-select-trial))
+  (now-e2e--flush-messages)
+  (now-e2e--say "hover now: %s" (car (split-string (now-e2e--hover-first-line) "\n")))
+  (now-select-trial nil)
+  (setq now-e2e--messages nil)
+
+  (now-e2e--say "== now-diff 1")
+  (let ((src (current-buffer)))
+    (with-current-buffer (now-diff 1)
+      (now-e2e--say "buffer %s, first line: %s" (buffer-name)
+                    (buffer-substring (point-min) (line-end-position))))
+    (set-buffer src)
+    (switch-to-buffer src))
+
+  (now-e2e--say "== now-graph dataflow")
+  ;; With Graphviz an SVG file, without it a buffer of dot text: both count as shown.
+  (let* ((r (now-graph "dataflow"))
+         (shown (if (stringp r)
+                    (and (file-exists-p r)
+                         (with-temp-buffer (insert-file-contents r) (and (search-forward "<svg" nil t) t)))
+                  (with-current-buffer r (string-prefix-p "digraph" (buffer-string))))))
+    (now-e2e--say "graph shown (an SVG with dot, else a buffer): %s" shown))
+  (setq now-e2e--messages nil)
+  (let ((dot (now-graph-text "dataflow")))
+    (now-e2e--say "now-graph-text starts with digraph: %s" (and (stringp dot) (string-prefix-p "digraph" dot)))
+    (with-temp-file (concat (getenv "NOWLS_OUT") ".dot") (insert (or dot ""))))
+
+  (now-e2e--say "== now-restore 1")
+  (let ((ln (now-e2e--line-of "^prec_a =")))
+    (save-excursion
+      (goto-char (point-min)) (forward-line (1- ln))
+      (delete-region (line-beginning-position) (line-end-position))
+      (insert "prec_a = []  # changed in the editor"))
+    (now-e2e--say "changed line %s, modified: %s" ln (and (buffer-modified-p) t)))
+  (let ((before (buffer-string))
+        (want (with-temp-buffer (insert-file-contents (getenv "NOWLS_TRIAL1_TEXT")) (buffer-string))))
+    (now-restore 1)
+    (now-e2e--flush-messages)
+    (now-e2e--say "buffer changed by restore: %s" (not (equal before (buffer-string))))
+    (now-e2e--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want)))
+
+  (now-e2e--say "== a failing trial: now-run 2013 1999")
+  (setq now-last-finished nil now-e2e--messages nil)
+  (now-run "2013 1999")
+  (let ((tr (now-e2e--wait (lambda () now-last-finished) 90)))
+    (now-e2e--say "trialFinished heard: %s" (and tr (now--describe tr))))
+  (now-e2e--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
+  (now-e2e--flush-messages)
+  (let ((diags (now-e2e--wait (lambda () eglot--diagnostics) 30)))
+    (now-e2e--say "diagnostics: %s" (length diags))
+    (dolist (d diags)
+      (now-e2e--say "line %s: %s" (line-number-at-pos (flymake-diagnostic-beg d))
+                    (car (split-string (flymake-diagnostic-text d) "\n"))))))
+
+(let ((ok t))
+  (condition-case err
+      (now-e2e--main)
+    (error (setq ok nil) (now-e2e--say "error: %s" (error-message-string err))))
+  (with-temp-file (getenv "NOWLS_OUT")
+    (insert (mapconcat #'identity (reverse now-e2e--report) "\n") "\n"))
+  (ignore-errors
+    (dolist (s (hash-table-values eglot--servers-by-project))
+      (dolist (srv s) (eglot-shutdown srv))))
+  (kill-emacs (if ok 0 1)))
+
+;;; e2e.el ends here
