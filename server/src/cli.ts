@@ -193,7 +193,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (e instanceof NowError) {
-      process.stderr.write(`now: ${e.message}\n`);
+      // One line, whatever a wrapped library message held (JSON.parse quotes the input).
+      process.stderr.write(`now: ${e.message.replace(/\s*\n\s*/g, " ").trim()}\n`);
       process.exitCode = e.exitCode;
       return;
     }
