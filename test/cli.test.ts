@@ -6,24 +6,12 @@ import fs from "fs";
 import path from "path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { json, now, nowAsync, NOW, PYTHON as PYTHON_BIN, tempProject, writeFiles, integrity } from "./helpers";
+import { json, now, nowAsync, NOW, PYTHON as PYTHON_BIN, tempProject, writeFiles, integrity, waitFor } from "./helpers";
 
 function project(files: Record<string, string>): string {
   const dir = tempProject();
   writeFiles(dir, files);
   return dir;
-}
-
-function waitFor(cond: () => boolean, ms = 15000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() > until) return reject(new Error("timed out"));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
 }
 
 function exited(child: ReturnType<typeof nowAsync>): Promise<{ code: number | null; signal: string | null; stderr: string }> {

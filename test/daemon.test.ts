@@ -7,17 +7,9 @@ import path from "path";
 import { test } from "node:test";
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { Methods, Notifications, type DaemonStatus, type TrialFinishedParams } from "../protocol/daemon";
-import { integrity, json, NOW, now, PYTHON, tempProject, writeFiles } from "./helpers";
+import { integrity, json, NOW, now, PYTHON, tempProject, writeFiles, waitFor as until } from "./helpers";
 
 const sock = (dir: string) => path.join(dir, ".now", "daemon.sock");
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
 
 function startDaemon(dir: string): ChildProcess {
   const child = spawn(process.execPath, [NOW, "daemon", "start", "--idle", "0"], {

@@ -89,3 +89,12 @@ export function requireTool(t: { skip: (msg: string) => void }, cmd: string): bo
   t.skip(`${cmd} not installed`);
   return false;
 }
+
+/** Polls `cond` (which may be async) until it holds; rejects after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -10,7 +10,7 @@ import { pathToFileURL } from "url";
 import { createMessageConnection, ProgressType, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { connectDaemon } from "../server/src/daemon/client";
 import { LineMap } from "../server/src/lsp/lineMap";
-import { matchesExpected, normalize, now, NOW, REPO, tempProject } from "./helpers";
+import { matchesExpected, normalize, now, NOW, REPO, tempProject, waitFor } from "./helpers";
 
 const EXPECTED = path.join(REPO, "test", "expected");
 
@@ -53,18 +53,6 @@ function startServer(cwd: string): Server {
       assert.equal(stderr, "");
     },
   };
-}
-
-function waitFor(cond: () => boolean, ms = 10000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() > until) return reject(new Error("timed out"));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 function expectText(actual: string, name: string, dir: string): void {

@@ -79,6 +79,18 @@ _THREADING_FILE = _THREAD_START_CODE.co_filename
 _THREADING = 2  # file-flag value: not traced, but watch Thread.start there
 
 
+def innermost_activation(frames, frame):
+    """The activation of the nearest frame down the stack that a core knows, or None.
+    `frames` maps id(frame) to an entry [activation, code, …]; the code check keeps a
+    reused id from passing for a known frame."""
+    while frame is not None:
+        e = frames.get(id(frame))
+        if e is not None and e[1] is frame.f_code:
+            return e[0]
+        frame = frame.f_back
+    return None
+
+
 def file_flag(is_project, filename, failed):
     """Whether a file's code is traced: True (the project's), False (not), or
     _THREADING for threading.py, whose Thread.start is watched for thread parents.
@@ -160,13 +172,7 @@ class SettraceCore:
 
     def current_activation(self, frame):
         """Innermost known activation on this frame's stack (or None)."""
-        frames = self.frames
-        while frame is not None:
-            e = frames.get(id(frame))
-            if e is not None and e[1] is frame.f_code:
-                return e[0]
-            frame = frame.f_back
-        return None
+        return innermost_activation(self.frames, frame)
 
     def note_file(self, frame, access) -> None:
         """Fine mode: a file access opened while `frame` (or the nearest project

@@ -34,7 +34,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag
+from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation
 
 _MON = getattr(sys, "monitoring", None)
 
@@ -96,13 +96,7 @@ class SysmonCore:
                 pass
 
     def current_activation(self, frame):
-        frames = self.frames
-        while frame is not None:
-            e = frames.get(id(frame))
-            if e is not None and e[1] is frame.f_code:
-                return e[0]
-            frame = frame.f_back
-        return None
+        return innermost_activation(self.frames, frame)
 
     def note_file(self, frame, access) -> None:  # fine mode only (never here)
         return None
