@@ -4,7 +4,9 @@
 // command sends the right custom request; now/trialFinished updates the status bar; the
 // graph command puts the SVG rendered by Graphviz (WebAssembly) in the webview.
 import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
 import fs from "fs";
+import os from "os";
 import path from "path";
 import { pathToFileURL } from "url";
 import { test } from "node:test";
@@ -66,7 +68,6 @@ const vscodeStub = {
       return a(items);
     },
     showInputBox: async () => inputBoxAnswers.shift(),
-    withProgress: async (_o: unknown, task: (p: unknown) => Promise<unknown>) => task({ report() {} }),
     showInformationMessage: async (text: string) => void messages.push({ kind: "info", text }),
     showWarningMessage: async (text: string) => void messages.push({ kind: "warning", text }),
     showErrorMessage: async (text: string) => void messages.push({ kind: "error", text }),
@@ -84,6 +85,7 @@ const trials: TrialSummary[] = [1, 2, 3].map((id) => ({
   id, uuid: `uuid-${id}`, script: "experiment.py", argv: ["experiment.py", "2013", String(2013 + id)],
   status: "finished", exit_code: 0, started_at: 1795669200 + id, duration: 0.5,
 }));
+let statusDuringRun = "";
 const DOT = 'digraph activation {\n  rankdir=LR;\n  "a1" [label="<module>"];\n  "a2" [label="read"];\n  "a1" -> "a2";\n}\n';
 
 class FakeClient {
@@ -105,7 +107,9 @@ class FakeClient {
       case LspMethods.selectTrial: return trials.find((t) => t.id === (params as { trial: number }).trial) ?? trials[2];
       case LspMethods.graph: return DOT;
       case LspMethods.diff: return { text: "Trial 1 → trial 3\n  argv: 2014 → 2016\n", data: {} };
-      case LspMethods.run: return { trial: { ...trials[2], id: 4 }, exitCode: 0 };
+      case LspMethods.run:
+        statusDuringRun = statusItems[0].text;
+        return { trial: { ...trials[2], id: 4 }, exitCode: 0 };
     }
     throw new Error(`unexpected request ${method}`);
   }
@@ -215,6 +219,9 @@ test("VS Code client: activation, commands, trialFinished and the graph webview"
   await vscodeStub.commands.executeCommand("nowls.run");
   assert.deepEqual(lastRequest(c), { method: LspMethods.run, params: { uri: URI, args: ["2013", "2016"] } });
   assert.ok(messages.some((m) => m.kind === "info" && m.text.includes("trial 4")));
+  // While it runs the status bar says so (the live progress itself comes from the server).
+  assert.match(statusDuringRun, /running/);
+  assert.equal(status.text, "nowls: trial 1", "then it shows the document's trial again");
   // Back to the default trial: now/selectTrial {uri, trial: null}.
   quickPickAnswers.push((items) => items[0]);
   await vscodeStub.commands.executeCommand("nowls.selectTrial");
@@ -239,4 +246,39 @@ test("VS Code client: activation, commands, trialFinished and the graph webview"
   await ext.deactivate();
   assert.ok(c.stopped);
   for (const s of subscriptions) s.dispose();
+});
+
+test("VS Code client: the .vsix package holds a working extension", async (t) => {
+  const dir = path.join(ROOT, "clients", "vscode");
+  if (!fs.existsSync(path.join(dir, "node_modules", "@vscode", "vsce"))) {
+    if (process.env.CI === "true") assert.fail("clients/vscode/node_modules is missing (CI=true): the root `npm install` installs it");
+    return t.skip("clients/vscode/node_modules not installed");
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "now-vsix-"));
+  const vsix = path.join(tmp, "nowls.vsix");
+  const r = spawnSync("npm", ["run", "--silent", "package", "--", "--out", vsix], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // A .vsix is a zip: unpack it as VS Code would install it.
+  const un = spawnSync("python3", ["-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", vsix, tmp], { encoding: "utf8" });
+  assert.equal(un.status, 0, un.stderr);
+  const installed = path.join(tmp, "extension");
+  const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+  assert.equal(manifest.name, "nowls");
+  assert.ok(fs.existsSync(path.join(installed, manifest.main)), `${manifest.main} is packaged`);
+  assert.ok(!fs.existsSync(path.join(installed, "src")), "sources are left out (.vscodeignore)");
+  // Its runtime dependencies resolve inside the package, not from the repository.
+  for (const dep of ["vscode-languageclient/node", "@hpcc-js/wasm-graphviz"]) {
+    const where = require.resolve(dep, { paths: [installed] });
+    assert.ok(where.startsWith(installed + path.sep), `${dep} → ${where}`);
+  }
+  // The packaged code activates: it registers the commands and starts the client.
+  const packaged: typeof Ext = require(path.join(installed, manifest.main));
+  assert.notEqual(packaged, ext, "the packaged copy, not the compiled test copy");
+  const subscriptions: { dispose(): void }[] = [];
+  await packaged.activate({ subscriptions } as any);
+  assert.ok(FakeClient.last.started);
+  assert.deepEqual([...commands.keys()].sort(), manifest.contributes.commands.map((x: { command: string }) => x.command).sort());
+  await packaged.deactivate();
+  for (const s of subscriptions) s.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
 });

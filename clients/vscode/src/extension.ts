@@ -136,10 +136,15 @@ export class NowExtension {
     if (line === undefined) return;
     const args = line.trim() ? line.trim().split(/\s+/) : undefined;
     const params: RunParams = args ? { uri, args } : { uri };
-    const r = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "nowls: running trial…" },
-      () => this.client.sendRequest<{ trial: TrialSummary; exitCode: number }>(LspMethods.run, params),
-    );
+    // The server reports the run's live progress itself (window/workDoneProgress/create, which
+    // vscode-languageclient shows as a cancellable notification); the status bar says it runs.
+    this.status.text = "$(sync~spin) nowls: running…";
+    let r: { trial: TrialSummary; exitCode: number };
+    try {
+      r = await this.client.sendRequest<{ trial: TrialSummary; exitCode: number }>(LspMethods.run, params);
+    } finally {
+      this.updateStatus();
+    }
     this.latest = r.trial.id;
     this.updateStatus();
     void vscode.window.showInformationMessage(`nowls: trial ${r.trial.id} ${r.trial.status} (exit code ${r.exitCode})`);
