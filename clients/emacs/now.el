@@ -124,42 +124,415 @@ Only while Eglot looks for its project."
   (let ((eglot-lsp-context t))
     (or (project-current) (cons 'transient default-directory))))
 
+;;;; Two ways to reach nowls
+
+(defcustom now-connection 'auto
+  "How `now-mode' talks to nowls.
+`own': a connection of now.el's own (jsonrpc.el, Eglot's transport), beside
+  whatever Eglot or lsp-mode manages in the buffer: pyright & co keep working;
+  nowls's hovers go to Eldoc, its diagnostics to Flymake (backend
+  `now-flymake-backend'), its code actions to `now-code-actions'.
+`eglot': nowls is the buffer's Eglot server (Eglot has one per major mode and
+  project, so it replaces another one such as pyright).
+`auto': `eglot' when nowls already is the buffer's Eglot server or the mode's
+  entry in `eglot-server-programs' (`now-eglot-register'), else `own'."
+  :type '(choice (const auto) (const own) (const eglot)))
+
+(defcustom now-eldoc-strategy #'eldoc-documentation-compose
+  "Eldoc strategy `now-mode' sets in the buffer when it uses its own connection.
+Eglot sets `eldoc-documentation-enthusiast', which shows one documentation
+string only; the default shows nowls's hover together with the other server's.
+nil leaves the buffer's strategy alone."
+  :type '(choice (const :tag "Leave alone" nil) function))
+
+(defcustom now-connect-timeout 30
+  "Seconds to wait for nowls to answer `initialize' (own connection)."
+  :type 'number)
+
+(defcustom now-initialization-options nil
+  "`initializationOptions' sent to nowls by the own connection, a plist.
+For example (:inlayHints t)."
+  :type 'sexp)
+
+(defclass now-server (jsonrpc-process-connection)
+  ((root :initarg :root :accessor now--server-root)
+   (capabilities :initform nil :accessor now--server-capabilities)
+   (buffers :initform nil :accessor now--server-buffers))
+  :documentation "A connection to nowls that Eglot does not manage.")
+
+(defvar-local now--conn nil
+  "The buffer's own connection to nowls (a `now-server'), when `now-mode' uses one.")
+
+(defun now--use-eglot-p ()
+  "Non-nil if `now-mode' should go through Eglot in this buffer."
+  (pcase now-connection
+    ('eglot t)
+    ('own nil)
+    (_ (let ((server (eglot-current-server)))
+         (if server
+             (now--nowls-p server)
+           (let ((entry (cl-find-if (lambda (e)
+                                      (let ((m (car e)))
+                                        (if (listp m) (memq major-mode m) (eq m major-mode))))
+                                    eglot-server-programs)))
+             (eq (cdr entry) #'now--contact)))))))
+
 ;;;###autoload
 (define-minor-mode now-mode
-  "Start nowls through Eglot for the current buffer's major mode and project.
-Eglot allows one server per major mode and project: use this where nowls is the
-only server wanted (for pyright too, see the multiplexer setup in README.md)."
+  "nowls in the current buffer: hovers, diagnostics, code actions and commands.
+See `now-connection': by default nowls gets a connection of its own beside the
+buffer's Eglot server (pyright & co), unless nowls is registered as the Eglot
+server of the major mode (`now-eglot-register')."
   :lighter " now"
-  (if now-mode
-      (let ((server (eglot-current-server)))
-        (unless (and server (jsonrpc-running-p server) (now--nowls-p server))
-          (eglot (list major-mode) (now--project) 'eglot-lsp-server now-server-command "python")))
+  (cond
+   ((and now-mode (now--use-eglot-p))
+    (let ((server (eglot-current-server)))
+      (unless (and server (jsonrpc-running-p server) (now--nowls-p server))
+        (eglot (list major-mode) (now--project) 'eglot-lsp-server now-server-command "python"))))
+   (now-mode (now--own-on))
+   (now--conn (now--own-off))
+   (t
     (let ((server (eglot-current-server)))
       (when (and server (now--nowls-p server))
-        (eglot-shutdown server)))))
+        (eglot-shutdown server))))))
 
 (defun now--nowls-p (server)
   "Non-nil if SERVER announces nowls's custom methods."
-  (let ((exp (plist-get (eglot--capabilities server) :experimental)))
+  (let ((exp (plist-get (if (cl-typep server 'now-server)
+                            (now--server-capabilities server)
+                          (eglot--capabilities server))
+                        :experimental)))
     (and exp (plist-get exp :now) t)))
 
 (defun now--server ()
-  "The nowls server of the current buffer, or an error."
-  (let ((server (eglot-current-server)))
-    (unless server (user-error "nowls: no Eglot server here (M-x now-mode)"))
-    (unless (now--nowls-p server)
-      (user-error "nowls: this buffer's Eglot server is not nowls"))
-    server))
+  "The connection to nowls of the current buffer, or an error.
+The own connection of `now-mode', else the buffer's Eglot server if it is nowls."
+  (if (and now--conn (jsonrpc-running-p now--conn))
+      now--conn
+    (let ((server (eglot-current-server)))
+      (unless server (user-error "nowls: not connected here (M-x now-mode)"))
+      (unless (now--nowls-p server)
+        (user-error "nowls: this buffer's Eglot server is not nowls (M-x now-mode)"))
+      server)))
+
+(defun now--sync (server)
+  "Tell SERVER about unsent changes of the current buffer."
+  (cond ((cl-typep server 'now-server) (now--flush-changes))
+        ((bound-and-true-p eglot--managed-mode)
+         (eglot--signal-textDocument/didChange))))
 
 (defun now--request (method params &optional timeout)
   "Send METHOD with PARAMS to nowls and wait for the answer."
   (let ((server (now--server)))
-    (when (bound-and-true-p eglot--managed-mode)
-      (eglot--signal-textDocument/didChange))
+    (now--sync server)
     (jsonrpc-request server method params :timeout (or timeout now-request-timeout))))
 
 (defun now--uri ()
   (plist-get (eglot--TextDocumentIdentifier) :uri))
+
+(defun now--apply-edit (server wedit)
+  "Apply WEDIT, a WorkspaceEdit from SERVER."
+  (if (cl-typep server 'now-server)
+      (now--apply-workspace-edit wedit)
+    (eglot--apply-workspace-edit wedit)))
+
+;;;; The own connection: nowls beside Eglot's server
+
+(defvar now--servers (make-hash-table :test #'equal)
+  "Project root -> the `now-server' running for it.")
+
+(defvar-local now--version 0 "Version of the buffer's text as nowls knows it.")
+(defvar-local now--changed nil "Non-nil when the buffer changed since nowls last heard.")
+(defvar-local now--change-timer nil)
+(defvar-local now--diagnostics nil "nowls's Flymake diagnostics of the buffer.")
+(defvar-local now--flymake-report-fn nil)
+
+(defconst now--client-capabilities
+  (list :workspace (list :applyEdit t :configuration t
+                         :workspaceFolders t
+                         :executeCommand (list :dynamicRegistration :json-false))
+        :textDocument
+        (list :synchronization (list :dynamicRegistration :json-false
+                                     :willSave :json-false :willSaveWaitUntil :json-false
+                                     :didSave t)
+              :hover (list :dynamicRegistration :json-false
+                           :contentFormat ["markdown" "plaintext"])
+              :publishDiagnostics (list :relatedInformation :json-false)
+              :codeAction (list :dynamicRegistration :json-false
+                                :codeActionLiteralSupport
+                                (list :codeActionKind
+                                      (list :valueSet ["quickfix" "refactor" "source" ""]))))
+        :window (list :workDoneProgress :json-false)
+        :experimental (make-hash-table))
+  "What now.el's own connection tells nowls it supports.")
+
+(defun now--start (root)
+  "Start nowls for the project at ROOT on a connection of its own."
+  (let* ((name (format "nowls %s" (file-name-nondirectory (directory-file-name root))))
+         (default-directory root)
+         (server
+          (make-instance
+           'now-server
+           :name name :root root
+           :events-buffer-scrollback-size 200000
+           :notification-dispatcher #'now--handle-notification
+           :request-dispatcher #'now--handle-request
+           :on-shutdown #'now--on-shutdown
+           :process (lambda ()
+                      (make-process
+                       :name name :command now-server-command
+                       :connection-type 'pipe :coding 'utf-8-emacs-unix :noquery t
+                       :stderr (get-buffer-create (format "*%s stderr*" name)))))))
+    (condition-case err
+        (let ((res (jsonrpc-request
+                    server :initialize
+                    (list :processId (emacs-pid)
+                          :clientInfo (list :name "now.el")
+                          :rootPath (expand-file-name root)
+                          :rootUri (eglot--path-to-uri root)
+                          :workspaceFolders (vector (list :uri (eglot--path-to-uri root)
+                                                          :name (directory-file-name root)))
+                          :initializationOptions (or now-initialization-options (make-hash-table))
+                          :capabilities now--client-capabilities)
+                    :timeout now-connect-timeout)))
+          (setf (now--server-capabilities server) (plist-get res :capabilities))
+          (jsonrpc-notify server :initialized (make-hash-table)))
+      (error (ignore-errors (jsonrpc-shutdown server))
+             (signal (car err) (cdr err))))
+    (puthash root server now--servers)
+    server))
+
+(defun now--shutdown (server)
+  "Ask SERVER to shut down and wait for its process to end."
+  (ignore-errors (jsonrpc-request server :shutdown nil :timeout 3))
+  (ignore-errors (jsonrpc-notify server :exit nil))
+  (ignore-errors (jsonrpc-shutdown server)))
+
+(defun now-shutdown-all ()
+  "Shut down every nowls that `now-mode' started on its own connection."
+  (interactive)
+  (dolist (s (hash-table-values now--servers)) (now--shutdown s)))
+
+(defun now--on-shutdown (server)
+  (remhash (now--server-root server) now--servers)
+  (dolist (buf (now--server-buffers server))
+    (when (buffer-live-p buf)
+      (with-current-buffer buf
+        (when (eq now--conn server)
+          (setq now--conn nil now--diagnostics nil)
+          (when now--flymake-report-fn
+            (ignore-errors (now--report-to-flymake)))
+          (setq now-mode nil)
+          (now--remove-hooks)))))
+  (message "nowls: server for %s stopped" (now--server-root server)))
+
+(defun now--own-on ()
+  "Connect the buffer to nowls on the own connection and open the document."
+  (unless buffer-file-name
+    (setq now-mode nil)
+    (user-error "nowls: the buffer visits no file"))
+  (let* ((root (file-name-as-directory (expand-file-name (project-root (now--project)))))
+         (server (gethash root now--servers)))
+    (unless (and server (jsonrpc-running-p server))
+      (setq server (now--start root)))
+    (setq now--conn server now--version 0 now--changed nil now--diagnostics nil)
+    (cl-pushnew (current-buffer) (now--server-buffers server))
+    (now--add-hooks)
+    (jsonrpc-notify server :textDocument/didOpen
+                    (list :textDocument
+                          (list :uri (now--uri) :languageId "python" :version now--version
+                                :text (save-restriction (widen) (buffer-substring-no-properties (point-min) (point-max))))))
+    (unless (bound-and-true-p flymake-mode) (flymake-mode 1))
+    (unless (bound-and-true-p eldoc-mode) (eldoc-mode 1))))
+
+(defun now--own-off ()
+  "Close the document; the last buffer of a server shuts it down."
+  (let ((server now--conn))
+    (now--remove-hooks)
+    (setq now--diagnostics nil)
+    (when now--flymake-report-fn (ignore-errors (now--report-to-flymake)))
+    (setq now--conn nil now--flymake-report-fn nil)
+    (when (and server (jsonrpc-running-p server))
+      (ignore-errors
+        (jsonrpc-notify server :textDocument/didClose
+                        (list :textDocument (eglot--TextDocumentIdentifier))))
+      (setf (now--server-buffers server) (delq (current-buffer) (now--server-buffers server)))
+      (unless (now--server-buffers server) (now--shutdown server)))))
+
+(defun now--kill-buffer ()
+  (when now--conn (now--own-off)))
+
+(defun now--add-hooks ()
+  (add-hook 'after-change-functions #'now--after-change nil t)
+  (add-hook 'after-save-hook #'now--did-save nil t)
+  (add-hook 'kill-buffer-hook #'now--kill-buffer nil t)
+  (now--add-ui-hooks))
+
+(defun now--add-ui-hooks ()
+  "Put nowls beside the other servers in Eldoc and Flymake.
+Eglot replaces both hooks' buffer values when it starts managing a buffer,
+so this runs again from `eglot-managed-mode-hook'."
+  (add-hook 'eldoc-documentation-functions #'now-eldoc-function t t)
+  (add-hook 'flymake-diagnostic-functions #'now-flymake-backend t t)
+  (when now-eldoc-strategy
+    (setq-local eldoc-documentation-strategy now-eldoc-strategy)))
+
+(defun now--remove-hooks ()
+  (remove-hook 'after-change-functions #'now--after-change t)
+  (remove-hook 'after-save-hook #'now--did-save t)
+  (remove-hook 'kill-buffer-hook #'now--kill-buffer t)
+  (remove-hook 'eldoc-documentation-functions #'now-eldoc-function t)
+  (remove-hook 'flymake-diagnostic-functions #'now-flymake-backend t))
+
+(defun now--eglot-managed ()
+  "After Eglot starts or stops managing a buffer, put nowls back in its hooks."
+  (when now--conn (now--add-ui-hooks)))
+
+(add-hook 'eglot-managed-mode-hook #'now--eglot-managed)
+
+;;;;; Text synchronisation: the whole text, a moment after the last change
+
+(defun now--after-change (&rest _)
+  (setq now--changed t)
+  (when now--change-timer (cancel-timer now--change-timer))
+  (let ((buf (current-buffer)))
+    (setq now--change-timer
+          (run-with-timer 0.3 nil (lambda ()
+                                    (when (buffer-live-p buf)
+                                      (with-current-buffer buf (now--flush-changes))))))))
+
+(defun now--flush-changes ()
+  "Send the buffer's text to nowls if it changed (`textDocument/didChange')."
+  (when now--change-timer (cancel-timer now--change-timer) (setq now--change-timer nil))
+  (when (and now--changed now--conn (jsonrpc-running-p now--conn))
+    (setq now--changed nil)
+    (jsonrpc-notify now--conn :textDocument/didChange
+                    (list :textDocument (list :uri (now--uri) :version (cl-incf now--version))
+                          :contentChanges
+                          (vector (list :text (save-restriction
+                                                (widen)
+                                                (buffer-substring-no-properties (point-min) (point-max)))))))))
+
+(defun now--did-save ()
+  (when (and now--conn (jsonrpc-running-p now--conn))
+    (now--flush-changes)
+    (jsonrpc-notify now--conn :textDocument/didSave
+                    (list :textDocument (eglot--TextDocumentIdentifier)))))
+
+;;;;; What nowls sends
+
+(defun now--handle-notification (server method params)
+  "Notifications from nowls on the own connection."
+  (pcase method
+    ('now/trialFinished (now--trial-finished (plist-get params :trial)))
+    ('textDocument/publishDiagnostics (now--publish-diagnostics server params))
+    ('window/showMessage (message "nowls: %s" (plist-get params :message)))
+    (_ nil)))
+
+(defun now--handle-request (server method params)
+  "Requests from nowls on the own connection."
+  (pcase method
+    ('workspace/configuration
+     (vconcat (mapcar (lambda (_) nil) (plist-get params :items))))
+    ((or 'client/registerCapability 'client/unregisterCapability
+         'window/workDoneProgress/create)
+     nil)
+    ('workspace/workspaceFolders
+     (vector (list :uri (eglot--path-to-uri (now--server-root server))
+                   :name (directory-file-name (now--server-root server)))))
+    ('workspace/applyEdit
+     (now--apply-workspace-edit (plist-get params :edit))
+     (list :applied t))
+    (_ (jsonrpc-error :code -32601 :message (format "now.el: %s not supported" method)))))
+
+(defun now--publish-diagnostics (_server params)
+  (let* ((path (eglot--uri-to-path (plist-get params :uri)))
+         (buf (find-buffer-visiting path)))
+    (when (and buf (buffer-local-value 'now--conn buf))
+      (with-current-buffer buf
+        (setq now--diagnostics
+              (cl-loop
+               for d across (plist-get params :diagnostics)
+               for range = (plist-get d :range)
+               for sev = (plist-get d :severity)
+               for code = (plist-get d :code)
+               for region = (save-restriction (widen) (eglot--range-region range))
+               for beg = (car region) for end = (cdr region)
+               do (when (= beg end)
+                    (let ((r (flymake-diag-region
+                              buf (1+ (plist-get (plist-get range :start) :line))
+                              (plist-get (plist-get range :start) :character))))
+                      (when r (setq beg (car r) end (cdr r)))))
+               collect (flymake-make-diagnostic
+                        buf beg end
+                        (cond ((or (null sev) (<= sev 1)) :error) ((= sev 2) :warning) (t :note))
+                        (concat (or (plist-get d :source) "nowls")
+                                (and code (format " [%s]" code)) ": " (plist-get d :message))
+                        `((now-lsp-diag . ,d)))))
+        (when now--flymake-report-fn (now--report-to-flymake))))))
+
+(defun now-flymake-backend (report-fn &rest _)
+  "Flymake backend of nowls's diagnostics (own connection)."
+  (if now--conn
+      (progn (setq now--flymake-report-fn report-fn)
+             (now--report-to-flymake))
+    (funcall report-fn nil)))
+
+(defun now--report-to-flymake ()
+  (save-restriction
+    (widen)
+    (funcall now--flymake-report-fn now--diagnostics
+             :region (cons (point-min) (point-max)))))
+
+(defun now--hover-text (contents)
+  "The text of a hover's CONTENTS (MarkupContent, MarkedString or a vector)."
+  (cond ((fboundp 'eglot--hover-info) (eglot--hover-info contents))
+        ((stringp contents) contents)
+        ((vectorp contents) (mapconcat #'now--hover-text contents "\n"))
+        (t (plist-get contents :value))))
+
+(defun now-eldoc-function (cb)
+  "Eldoc documentation function: nowls's hover at point (own connection)."
+  (when (and now--conn (jsonrpc-running-p now--conn)
+             (plist-get (now--server-capabilities now--conn) :hoverProvider))
+    (now--flush-changes)
+    (let ((buf (current-buffer)))
+      (jsonrpc-async-request
+       now--conn :textDocument/hover
+       (list :textDocument (eglot--TextDocumentIdentifier)
+             :position (eglot--pos-to-lsp-position))
+       :success-fn (lambda (res)
+                     (when (buffer-live-p buf)
+                       (with-current-buffer buf
+                         (let ((contents (plist-get res :contents)))
+                           (funcall cb (and contents (not (seq-empty-p contents))
+                                            (now--hover-text contents)))))))
+       :error-fn (lambda (_err) (funcall cb nil))
+       :timeout-fn (lambda () (funcall cb nil))))
+    t))
+
+(defun now--apply-workspace-edit (wedit)
+  "Apply WEDIT, a WorkspaceEdit, to the buffers of its files (not saved)."
+  (let ((prepared
+         (append
+          (cl-loop for dc across (or (plist-get wedit :documentChanges) [])
+                   when (plist-get dc :edits)
+                   collect (list (eglot--uri-to-path (plist-get (plist-get dc :textDocument) :uri))
+                                 (plist-get dc :edits)
+                                 (plist-get (plist-get dc :textDocument) :version)))
+          (unless (plist-get wedit :documentChanges)
+            (cl-loop for (uri edits) on (plist-get wedit :changes) by #'cddr
+                     collect (list (eglot--uri-to-path (if (symbolp uri) (substring (symbol-name uri) 1) uri))
+                                   edits nil))))))
+    (dolist (p prepared)
+      (with-current-buffer (find-file-noselect (car p))
+        (let ((version (nth 2 p)))
+          (when (and version now--conn (not (equal version now--version)))
+            (error "nowls: the edit is for version %s of %s, the buffer is at %s"
+                   version (buffer-name) now--version)))
+        (eglot--apply-text-edits (nth 1 p))
+        (now--flush-changes)))
+    prepared))
 
 ;;;; Notification
 
@@ -190,8 +563,7 @@ the answer and `now/trialFinished' are shown as messages."
   (interactive (list (read-string "nowls run with args: ") current-prefix-arg))
   (let ((server (now--server))
         (argv (vconcat (split-string-and-unquote (or args "")))))
-    (when (bound-and-true-p eglot--managed-mode)
-      (eglot--signal-textDocument/didChange))
+    (now--sync server)
     (message "nowls: running%s %s %s" (if fine " (fine)" "")
              (file-name-nondirectory (or buffer-file-name "")) (or args ""))
     (jsonrpc-async-request
@@ -310,9 +682,73 @@ when trial N's text is the same as a newer trial's, that action is used."
                               title (format "%s, the same text as trial %s" (plist-get a :title) n)))))
     (unless chosen
       (user-error "nowls: no code action restores trial %s (is the buffer already as it was?)" n))
-    (eglot--apply-workspace-edit (plist-get chosen :edit))
+    (now--apply-edit (now--server) (plist-get chosen :edit))
     (message "nowls: %s" title)
     title))
+
+;;;; Code actions of nowls and of the buffer's Eglot server in one menu
+
+(defun now--code-action-params (beg end backend)
+  "CodeActionParams for BEG..END with the Flymake diagnostics of BACKEND there."
+  (list :textDocument (eglot--TextDocumentIdentifier)
+        :range (list :start (eglot--pos-to-lsp-position beg)
+                     :end (eglot--pos-to-lsp-position end))
+        :context (list :diagnostics
+                       (vconcat (cl-loop for d in (flymake-diagnostics beg end)
+                                         for data = (flymake-diagnostic-data d)
+                                         when (and (eq (flymake-diagnostic-backend d) backend)
+                                                   (cdr (assq 'now-lsp-diag data)))
+                                         collect it)))))
+
+(defun now-code-action-list (&optional beg end)
+  "Code actions for BEG..END (default: the line at point), of nowls and of Eglot.
+A list of (TITLE SERVER ACTION): nowls's titles start with \"nowls: \"; the
+others come from the buffer's Eglot server when it is not nowls."
+  (let* ((beg (or beg (line-beginning-position)))
+         (end (or end (line-end-position)))
+         (server (now--server))
+         (eglot-server (and (bound-and-true-p eglot--managed-mode) (eglot-current-server)))
+         (mine (progn (now--sync server)
+                      (jsonrpc-request server :textDocument/codeAction
+                                       (now--code-action-params beg end 'now-flymake-backend)
+                                       :timeout now-request-timeout)))
+         (theirs (and eglot-server (not (eq eglot-server server))
+                      (eglot--server-capable :codeActionProvider)
+                      (ignore-errors (eglot-code-actions beg end)))))
+    (append
+     (cl-loop for a across (or mine []) collect (list (concat "nowls: " (plist-get a :title)) server a))
+     (cl-loop for a in theirs collect (list (plist-get a :title) eglot-server a)))))
+
+(defun now--execute-code-action (server action)
+  "Carry out ACTION (a CodeAction or a Command) of SERVER."
+  (let* ((edit (plist-get action :edit))
+         (cmd (plist-get action :command))
+         (cmd (if (stringp cmd) action cmd)))
+    (when edit (now--apply-edit server edit))
+    (when cmd
+      (let ((res (jsonrpc-request server :workspace/executeCommand
+                                  (list :command (plist-get cmd :command)
+                                        :arguments (or (plist-get cmd :arguments) []))
+                                  :timeout now-run-timeout)))
+        (cond ((and (listp res) (stringp (plist-get res :text)))
+               (now--scratch "*nowls diff*" (plist-get res :text) 'special-mode))
+              (res (message "nowls: %s" (plist-get action :title))))))))
+
+;;;###autoload
+(defun now-code-actions (&optional beg end title)
+  "Pick and apply a code action of nowls or of the buffer's other Eglot server.
+BEG..END is the region when active, else the current line.  TITLE (from Lisp)
+picks the action with that title instead of asking."
+  (interactive (if (use-region-p) (list (region-beginning) (region-end)) nil))
+  (let* ((items (now-code-action-list beg end))
+         (pick (or title
+                   (if items
+                       (completing-read "Code action: " (mapcar #'car items) nil t)
+                     (user-error "nowls: no code actions here"))))
+         (item (assoc pick items)))
+    (unless item (user-error "nowls: no code action %S here" pick))
+    (now--execute-code-action (nth 1 item) (nth 2 item))
+    pick))
 
 (provide 'now)
 ;;; now.el ends here

@@ -51,6 +51,9 @@
 
 (defun now-e2e--main ()
   (setq now-server-command (list "node" (getenv "NOWLS_BIN") "lsp" "--stdio"))
+  ;; This script tests nowls as the buffer's Eglot server (emacs-coexist.el tests
+  ;; the own connection beside another Eglot server).
+  (setq now-connection 'eglot)
   (setq eglot-sync-connect 30 eglot-connect-timeout 60)
   (setq temporary-file-directory (file-name-as-directory (expand-file-name ".." default-directory)))
   (find-file (expand-file-name "experiment.py" default-directory))
