@@ -9,8 +9,9 @@ local function finish()
   local f = assert(io.open(out, "w"))
   f:write(table.concat(report, "\n") .. "\n")
   f:close()
-  for _, c in pairs(vim.lsp.get_active_clients()) do c.stop() end
-  vim.wait(2000, function() return #vim.lsp.get_active_clients() == 0 end, 50)
+  local clients = vim.lsp.get_clients or vim.lsp.get_active_clients
+  for _, c in pairs(clients()) do require("nowls").call(c, "stop") end
+  vim.wait(2000, function() return #clients() == 0 end, 50)
   vim.cmd("qall!")
 end
 
@@ -24,7 +25,9 @@ local ok, err = pcall(function()
   vim.cmd("edit experiment.py")
   if vim.bo.filetype ~= "python" then vim.bo.filetype = "python" end
   -- The FileType autocommand started the project's client (listed once initialized).
-  say("== FileType python started nowls for the project: " .. tostring(nowls.state.clients[vim.fn.getcwd()] ~= nil))
+  -- (On 0.11+ Neovim itself starts it, vim.lsp.enable; the plugin hears of it on LspAttach.)
+  local started = vim.wait(20000, function() return nowls.state.clients[vim.fn.getcwd()] ~= nil end, 20)
+  say("== FileType python started nowls for the project: " .. tostring(started))
   local c = nowls.client(0)
   say("== attached: " .. tostring(c ~= nil and c.initialized == true) .. " (" .. (c and c.name or "-") .. ")")
   say("root is the project: " .. tostring(c and c.config.root_dir == vim.fn.getcwd()))
@@ -112,12 +115,20 @@ local ok, err = pcall(function()
   notes = {}
   if vim.ui.open then vim.ui.open = function() end end -- Neovim 0.10+: no viewer in a test
   vim.cmd("NowGraph dataflow")
+  -- With Graphviz: an SVG file, opened; without: the dot text in a scratch buffer.
   for _, n in ipairs(notes) do
     local p = n:match("graph written to (.*)$") or n:match("opened (.*)$")
-    say(p and ("svg written: " .. tostring(vim.loop.fs_stat(p) ~= nil)) or ("notify: " .. n))
+    if p then
+      say("graph as: svg file (Graphviz: " .. tostring(vim.fn.executable("dot") == 1) .. ")")
+      say("graph shown: " .. tostring((vim.uv or vim.loop).fs_stat(p) ~= nil and p:match("%.svg$") ~= nil))
+    else
+      say("notify: " .. n)
+    end
   end
   if #notes == 0 then
-    say("scratch buffer " .. vim.bo.filetype .. ": " .. tostring(vim.api.nvim_buf_get_lines(0, 0, 1, false)[1]))
+    say("graph as: dot in a scratch buffer (Graphviz: " .. tostring(vim.fn.executable("dot") == 1) .. ")")
+    local first = vim.api.nvim_buf_get_lines(0, 0, 1, false)[1]
+    say("graph shown: " .. tostring(vim.bo.filetype == "dot" and first:match("^digraph") ~= nil))
     vim.cmd("close")
   end
 

@@ -1,8 +1,18 @@
 -- nowls for Neovim: starts `now lsp --stdio` for Python buffers (beside any other
 -- language server) and adds commands for nowls's custom LSP methods (now/run,
 -- now/trials, now/selectTrial, now/graph, now/diff) and its "Restore this file from
--- trial N" code actions. Works on Neovim 0.7 (vim.lsp.start_client) and newer.
+-- trial N" code actions. Works on Neovim 0.7 (vim.lsp.start_client), 0.8–0.10
+-- (vim.lsp.start) and 0.11+ (vim.lsp.config / vim.lsp.enable).
 local M = {}
+
+-- 0.11 made client functions methods (client:request(...)); the old field calls warn there.
+local METHODS = vim.fn.has("nvim-0.11") == 1
+local function call(c, name, ...)
+  if METHODS then return c[name](c, ...) end
+  return c[name](...)
+end
+M.call = call
+local uv = vim.uv or vim.loop
 
 M.config = {
   cmd = { "now", "lsp", "--stdio" },
@@ -25,7 +35,7 @@ local function notify(msg, level)
 end
 
 local function is_dir_or_file(p)
-  return vim.loop.fs_stat(p) ~= nil
+  return uv.fs_stat(p) ~= nil
 end
 
 --- The nearest folder above `path` holding one of the root markers, or nil.
@@ -66,7 +76,7 @@ local function client_config(root)
     name = M.config.name,
     cmd = M.config.cmd,
     root_dir = root,
-    workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
+    workspace_folders = root and { { uri = vim.uri_from_fname(root), name = root } } or nil,
     init_options = { inlayHints = M.state.inlay },
     settings = { nowls = { inlayHints = M.state.inlay } },
     handlers = { ["now/trialFinished"] = on_trial_finished },
@@ -120,7 +130,7 @@ end
 function M.request(method, params, bufnr)
   local c = M.client(bufnr)
   if not c then return nil, "nowls is not attached to this buffer" end
-  local resp, err = c.request_sync(method, params, M.config.timeout, bufnr or vim.api.nvim_get_current_buf())
+  local resp, err = call(c, "request_sync", method, params, M.config.timeout, bufnr or vim.api.nvim_get_current_buf())
   if not resp then return nil, err or "no answer" end
   if resp.err then return nil, resp.err.message or vim.inspect(resp.err) end
   return resp.result, nil
@@ -149,7 +159,7 @@ function M.run(args, on_done, bufnr, fine)
   notify("running " .. (fine and "(fine) " or "") .. vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t") .. " " .. table.concat(args or {}, " "))
   local params = { uri = vim.uri_from_bufnr(bufnr), args = args or {} }
   if fine then params.fine = true end
-  c.request("now/run", params, function(err, result)
+  call(c, "request", "now/run", params, function(err, result)
     if err then
       notify("run failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     elseif result then
@@ -246,7 +256,7 @@ function M.set_inlay(on)
     local c = vim.lsp.get_client_by_id(id)
     if c then
       c.config.settings = { nowls = { inlayHints = on } }
-      c.notify("workspace/didChangeConfiguration", { settings = { nowls = { inlayHints = on } } })
+      call(c, "notify", "workspace/didChangeConfiguration", { settings = { nowls = { inlayHints = on } } })
     end
   end
   if vim.lsp.inlay_hint and vim.lsp.inlay_hint.enable then
@@ -321,6 +331,26 @@ function M.setup(opts)
   M.state.inlay = M.config.inlay_hints == true
   create_commands()
   local group = vim.api.nvim_create_augroup("nowls", { clear = true })
+  if vim.lsp.config and vim.lsp.enable then
+    -- 0.11+: the native way. vim.lsp.config("nowls", {...}) in the user's config still
+    -- overrides what is set here; Neovim starts one client per root for Python buffers.
+    local cfg = client_config(nil)
+    cfg.filetypes = { "python" }
+    cfg.root_dir = function(bufnr, on_dir)
+      local root = M.find_root(vim.api.nvim_buf_get_name(bufnr))
+      if root then on_dir(root) end -- outside any project: no client
+    end
+    vim.lsp.config(M.config.name, cfg)
+    vim.lsp.enable(M.config.name)
+    vim.api.nvim_create_autocmd("LspAttach", {
+      group = group,
+      callback = function(a)
+        local c = vim.lsp.get_client_by_id(a.data.client_id)
+        if c and c.name == M.config.name and c.config.root_dir then M.state.clients[c.config.root_dir] = c.id end
+      end,
+    })
+    return
+  end
   vim.api.nvim_create_autocmd("FileType", {
     group = group, pattern = "python",
     callback = function(a) M.attach(a.buf) end,
