@@ -51,6 +51,12 @@ export interface ProgressParams {
 
 export interface TrialFinishedParams { trial: TrialSummary }
 
+/** `vis/start`: serve the web view (`now vis`); `port` 0 or absent: any free port. */
+export interface VisParams { port?: number }
+
+/** The page's address, with its token: `http://127.0.0.1:<port>/<token>/`. */
+export interface VisResult { url: string; port: number; started: boolean }
+
 export const Methods = {
   status: "daemon/status",
   stop: "daemon/stop",
@@ -68,6 +74,8 @@ export const Methods = {
   change: "index/change",
   close: "index/close",
   files: "index/files",
+  /** Serves the web view (`now vis`) on 127.0.0.1, or answers the address it already serves. */
+  vis: "vis/start",
 } as const;
 
 export const Notifications = {

@@ -15,6 +15,7 @@ import { gcCommand } from "./commands/gc";
 import { historyCommand } from "./commands/history";
 import { restoreCommand } from "./commands/restore";
 import { noteCommand, tagCommand } from "./commands/tag";
+import { visCommand } from "./commands/vis";
 
 const VERSION = "0.1.0";
 
@@ -166,6 +167,14 @@ function program(): Command {
     .option("--stdio", "speak LSP on stdin/stdout (the only transport)")
     .action(async () => {
       await lspCommand({ cwd: process.cwd() });
+    });
+
+  p.command("vis")
+    .description("the web view: history, trials, activation and dataflow graphs, diffs, sources (served on 127.0.0.1 by the project's daemon)")
+    .option("--port <port>", "port to listen on (default: any free port)")
+    .option("--open", "open the page in the browser (xdg-open / open)")
+    .action(async (o: { port?: string; open?: boolean }) => {
+      process.exitCode = await visCommand({ ...o, cwd: process.cwd() });
     });
 
   p.command("demo")

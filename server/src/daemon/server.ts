@@ -5,7 +5,7 @@ import {
   createMessageConnection, ResponseError, ErrorCodes, SocketMessageReader, SocketMessageWriter, type MessageConnection,
 } from "vscode-jsonrpc/node";
 import {
-  DAEMON_PROTOCOL_VERSION, Methods, Notifications, type DaemonStatus, type RunParams, type TrialSummary,
+  DAEMON_PROTOCOL_VERSION, Methods, Notifications, type DaemonStatus, type RunParams, type TrialSummary, type VisParams, type VisResult,
 } from "../../../protocol/daemon";
 import { NowError } from "../errors";
 import { Ingester } from "../ingest/ingester";
@@ -21,6 +21,7 @@ import { lockPath, logPath, socketPath } from "./paths";
 import { ProjectWatcher } from "./watcher";
 import { Indexer } from "./indexer";
 import type { ContentChange } from "../index/document";
+import { VisServer } from "../vis/server";
 
 export const VERSION = "0.1.0";
 
@@ -59,6 +60,8 @@ export class Daemon {
   readonly log: DaemonLog;
   readonly watcher: ProjectWatcher;
   private stopping = false;
+  /** The web view (`now vis`), once a client asked for it. */
+  private vis: VisServer | null = null;
   /** What to do once stopped (the CLI exits the process). */
   onStopped: () => void = () => {};
 
@@ -132,6 +135,7 @@ export class Daemon {
     handle(Methods.follow, (p: { trial: number }) => this.follow(p.trial));
     handle(Methods.ended, (p: { trial: number; exitCode: number | null; signal: string | null }) => this.ended(p));
     handle(Methods.files, () => this.watcher.files());
+    handle(Methods.vis, (p: VisParams) => this.startVis(p));
     handle(Methods.open, (p: { path: string; text: string }) => {
       if (typeof p.path !== "string" || typeof p.text !== "string") throw new NowError("index/open needs a path and a text");
       return this.indexer.openBuffer(p.path, p.text);
@@ -160,6 +164,25 @@ export class Daemon {
       watchedFiles: this.watcher.size(), indexedFiles: this.indexer.size(),
       runningTrials: [...this.running.keys()], ready: this.isReady,
     };
+  }
+
+  /** Serves the web view; a second call answers the address already served. */
+  private async startVis(p: VisParams): Promise<VisResult> {
+    const port = p.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new NowError("vis/start: port must be a whole number from 0 to 65535");
+    if (this.vis?.listening) {
+      if (port !== 0 && port !== this.vis.portNumber) {
+        throw new NowError(`now vis already serves this project on port ${this.vis.portNumber} (now daemon stop ends it)`);
+      }
+      return { url: this.vis.url, port: this.vis.portNumber, started: false };
+    }
+    const vis = new VisServer({
+      root: this.root, db: () => this.db, log: (l) => this.log.write(l),
+      onClients: (n) => (n > 0 ? this.disarmIdle() : this.armIdle()),
+    });
+    const url = await vis.start(port);
+    this.vis = vis;
+    return { url, port: vis.portNumber, started: true };
   }
 
   /** A trial for a client: its output goes to files in the trial's folder. */
@@ -238,10 +261,11 @@ export class Daemon {
     }
     this.log.write(`trial ${t.id} ${t.status}`);
     for (const c of this.clients) c.sendNotification(Notifications.finished, { trial: summary(t) });
+    this.vis?.publish("trial", summary(t));
   }
 
   private armIdle(): void {
-    if (this.opts.idleSeconds <= 0 || this.clients.size > 0 || this.running.size > 0 || this.stopping) return;
+    if (this.opts.idleSeconds <= 0 || this.clients.size > 0 || this.running.size > 0 || this.stopping || (this.vis?.clients() ?? 0) > 0) return;
     this.disarmIdle();
     this.idleTimer = setTimeout(() => void this.stop(`idle for ${this.opts.idleSeconds} s`).then(() => this.onStopped()), this.opts.idleSeconds * 1000);
   }
@@ -263,6 +287,7 @@ export class Daemon {
     }
     await Promise.all([...this.running.values()].map((t) => ("done" in t ? t.done.catch(() => undefined) : undefined)));
     for (const c of this.clients) c.dispose();
+    await this.vis?.close();
     await this.watcher.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     fs.rmSync(socketPath(this.root), { force: true });

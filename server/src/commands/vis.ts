@@ -1,0 +1,47 @@
+import { spawn } from "child_process";
+import { ResponseError } from "vscode-jsonrpc/node";
+import { Methods, type VisResult } from "../../../protocol/daemon";
+import { ensureDaemon } from "../daemon/client";
+import { NowError } from "../errors";
+import { findStoreRoot } from "../paths";
+
+export interface VisOptions { cwd: string; port?: string; open?: boolean }
+
+/** `--port`: a whole number from 1 to 65535; absent: any free port. */
+export function parsePort(port: string | undefined): number {
+  if (port === undefined) return 0;
+  const n = Number(port);
+  if (!/^\d+$/.test(port) || !Number.isInteger(n) || n < 1 || n > 65535) throw new NowError(`--port must be a whole number from 1 to 65535, not '${port}'`);
+  return n;
+}
+
+/**
+ * `now vis`: asks the project's daemon (started when none runs) to serve the web view
+ * on 127.0.0.1 and prints its address, token included. The page is served as long as
+ * the daemon runs (`now daemon stop` ends both).
+ */
+export async function visCommand(o: VisOptions): Promise<number> {
+  const port = parsePort(o.port);
+  const root = findStoreRoot(o.cwd);
+  if (!root) throw new NowError(`no nowls store in ${o.cwd} or above (record a trial with \`now run script.py\` first)`);
+  const conn = await ensureDaemon(root);
+  let r: VisResult;
+  try {
+    r = (await conn.sendRequest(Methods.vis, { port })) as VisResult;
+  } catch (e) {
+    throw new NowError(e instanceof ResponseError ? e.message : `the daemon did not answer: ${(e as Error).message}`);
+  } finally {
+    conn.dispose();
+  }
+  process.stdout.write(`${r.url}\n`);
+  process.stderr.write(`now: the web view of ${root} ${r.started ? "is served" : "was already served"} by its daemon (only this user's browser can open the address above; \`now daemon stop\` ends it)\n`);
+  if (o.open) openBrowser(r.url);
+  return 0;
+}
+
+function openBrowser(url: string): void {
+  const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  const child = spawn(cmd, [url], { detached: true, stdio: "ignore" });
+  child.on("error", (e) => process.stderr.write(`now: could not start ${cmd} (${e.message}); open the address yourself\n`));
+  child.unref();
+}
