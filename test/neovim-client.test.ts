@@ -29,7 +29,7 @@ test("Neovim client: commands, trialFinished, hover, graph and restore in headle
     "--headless", "--clean", "-n", "--cmd", `set rtp^=${client}`, "-c", `luafile ${path.join(client, "test", "e2e.lua")}`,
   ], {
     cwd: dir, encoding: "utf8", timeout: 120000,
-    env: { ...process.env, NOWLS_OUT: out, NOWLS_BIN: NOW, NOWLS_TRIAL1_TEXT: trial1, NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" },
+    env: { ...process.env, NOWLS_OUT: out, NOWLS_BIN: NOW, NOWLS_TRIAL1_TEXT: trial1, NOWLS_FAKE_PY_LSP: path.join(REPO, "test", "fixtures", "fake-python-lsp.py"), NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" },
   });
   assert.equal(r.status, 0, `nvim: ${r.stderr}${r.error ?? ""}`);
   // Whether Graphviz is there decides how :NowGraph shows the graph; either way is right

@@ -20,6 +20,14 @@ local ok, err = pcall(function()
   local notes = {}
   local orig_notify = vim.notify
   vim.notify = function(msg, level) table.insert(notes, msg) end
+  -- The user's own Python server (a stand-in for pyright), configured as users do: nowls
+  -- must attach beside it, not replace it.
+  local fake = os.getenv("NOWLS_FAKE_PY_LSP")
+  vim.api.nvim_create_autocmd("FileType", { pattern = "python", callback = function(a)
+    local cfg = { name = "fake-python-lsp", cmd = { "python3", fake }, root_dir = vim.fn.getcwd() }
+    if vim.lsp.start then vim.lsp.start(cfg, { bufnr = a.buf })
+    else vim.lsp.buf_attach_client(a.buf, vim.lsp.start_client(cfg)) end
+  end })
   nowls.setup({ cmd = { "node", assert(os.getenv("NOWLS_BIN")), "lsp", "--stdio" } })
 
   vim.cmd("edit experiment.py")
@@ -32,6 +40,16 @@ local ok, err = pcall(function()
   say("== attached: " .. tostring(c ~= nil and c.initialized == true) .. " (" .. (c and c.name or "-") .. ")")
   say("root is the project: " .. tostring(c and c.config.root_dir == vim.fn.getcwd()))
   say("the same client: " .. tostring(c and c.id == nowls.state.clients[vim.fn.getcwd()]))
+  local names = {}
+  local function attached_names()
+    names = {}
+    local list = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = 0 }) or vim.lsp.buf_get_clients(0)
+    for _, x in pairs(list) do table.insert(names, x.name) end
+    table.sort(names)
+    return #names == 2
+  end
+  vim.wait(10000, attached_names, 20)
+  say("servers on the buffer: " .. table.concat(names, ", "))
 
   say("== :NowRun! 2013 2015")
   vim.cmd("NowRun! 2013 2015")
@@ -63,10 +81,17 @@ local ok, err = pcall(function()
       local params = { textDocument = { uri = vim.uri_from_bufnr(0) }, position = { line = i - 1, character = 0 } }
       local resp, herr = vim.lsp.buf_request_sync(0, "textDocument/hover", params, 10000)
       hover = "(no hover: " .. tostring(herr) .. ")"
-      for _, r in pairs(resp or {}) do
-        if r.result and r.result.contents then hover = r.result.contents.value end
-        if r.err then hover = "error: " .. tostring(r.err.message) end
+      local other = "(none)"
+      for id, r in pairs(resp or {}) do
+        local text = r.result and r.result.contents and (r.result.contents.value or r.result.contents)
+        if id == c.id then
+          if text then hover = text end
+          if r.err then hover = "error: " .. tostring(r.err.message) end
+        elseif text then
+          other = text
+        end
       end
+      say("the other server's hover too: " .. tostring(other))
       break
     end
   end
@@ -92,8 +117,8 @@ local ok, err = pcall(function()
   for _, n in ipairs(notes) do say("notify: " .. n) end
   local resp = vim.lsp.buf_request_sync(0, "textDocument/hover",
     { textDocument = { uri = vim.uri_from_bufnr(0) }, position = { line = 14, character = 0 } }, 10000)
-  for _, r in pairs(resp or {}) do
-    if r.result then say("hover now: " .. vim.split(r.result.contents.value, "\n")[1]) end
+  for id, r in pairs(resp or {}) do
+    if id == c.id and r.result then say("hover now: " .. vim.split(r.result.contents.value, "\n")[1]) end
   end
   nowls.select_trial(nil)
 
