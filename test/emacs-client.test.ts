@@ -9,31 +9,13 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
+import { elpaLoadPath, emacsArgs, requireEmacsPackage } from "./emacsHelpers";
 import { matchesExpected, normalize, now, NOW, REPO, requireTool, tempProject } from "./helpers";
-
-/** Folders to put on Emacs's load-path for Eglot: Debian's elpa-eglot, or $NOWLS_EMACS_LOAD_PATH. */
-function eglotLoadPath(): string[] {
-  const extra = (process.env.NOWLS_EMACS_LOAD_PATH || "").split(path.delimiter).filter(Boolean);
-  const elpa = "/usr/share/emacs/site-lisp/elpa";
-  const debian = fs.existsSync(elpa) ? fs.readdirSync(elpa).map((d) => path.join(elpa, d)) : [];
-  return [...extra, ...debian];
-}
-
-function hasEglot(loadPath: string[]): boolean {
-  const args = ["--batch", "-Q"];
-  for (const d of loadPath) args.push("-L", d);
-  args.push("--eval", "(kill-emacs (if (require 'eglot nil t) 0 1))");
-  return spawnSync("emacs", args).status === 0;
-}
 
 test("Emacs client: now-mode, now-run, trialFinished, hover, graph, restore and diagnostics in batch Emacs", (t) => {
   if (!requireTool(t, "emacs")) return;
-  const loadPath = eglotLoadPath();
-  if (!hasEglot(loadPath)) {
-    if (process.env.CI === "true") assert.fail("Eglot is missing (CI=true): install elpa-eglot or Emacs 29+");
-    t.skip("Eglot not found (Debian: apt install elpa-eglot)");
-    return;
-  }
+  const loadPath = elpaLoadPath();
+  if (!requireEmacsPackage(t, loadPath, "eglot", "elpa-eglot (or Emacs 29+)")) return;
   const dir = path.join(tempProject("nowls-emacs-client-"), "demo");
   assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
   assert.equal(now(["run", "--fine", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
@@ -43,8 +25,7 @@ test("Emacs client: now-mode, now-run, trialFinished, hover, graph, restore and 
 
   const client = path.join(REPO, "clients", "emacs");
   const out = path.join(dir, "..", "emacs-client-report.txt");
-  const args = ["--batch", "-Q"];
-  for (const d of loadPath) args.push("-L", d);
+  const args = emacsArgs(loadPath);
   args.push("-L", client, "-l", path.join(client, "now.el"), "-l", path.join(client, "test", "e2e.el"));
   const r = spawnSync("emacs", args, {
     cwd: dir, encoding: "utf8", timeout: 180000,

@@ -247,7 +247,10 @@ The own connection of `now-mode', else the buffer's Eglot server if it is nowls.
 (defvar-local now--diagnostics nil "nowls's Flymake diagnostics of the buffer.")
 (defvar-local now--flymake-report-fn nil)
 
-(defconst now--client-capabilities
+(defun now--client-capabilities ()
+  "What now.el's own connection tells nowls it supports.
+Markdown hovers only when `gfm-view-mode' (markdown-mode) can render them,
+as Eglot does."
   (list :workspace (list :applyEdit t :configuration t
                          :workspaceFolders t
                          :executeCommand (list :dynamicRegistration :json-false))
@@ -256,15 +259,16 @@ The own connection of `now-mode', else the buffer's Eglot server if it is nowls.
                                      :willSave :json-false :willSaveWaitUntil :json-false
                                      :didSave t)
               :hover (list :dynamicRegistration :json-false
-                           :contentFormat ["markdown" "plaintext"])
+                           :contentFormat (if (fboundp 'gfm-view-mode)
+                                              ["markdown" "plaintext"]
+                                            ["plaintext"]))
               :publishDiagnostics (list :relatedInformation :json-false)
               :codeAction (list :dynamicRegistration :json-false
                                 :codeActionLiteralSupport
                                 (list :codeActionKind
                                       (list :valueSet ["quickfix" "refactor" "source" ""]))))
         :window (list :workDoneProgress :json-false)
-        :experimental (make-hash-table))
-  "What now.el's own connection tells nowls it supports.")
+        :experimental (make-hash-table)))
 
 (defun now--start (root)
   "Start nowls for the project at ROOT on a connection of its own."
@@ -293,7 +297,7 @@ The own connection of `now-mode', else the buffer's Eglot server if it is nowls.
                           :workspaceFolders (vector (list :uri (eglot--path-to-uri root)
                                                           :name (directory-file-name root)))
                           :initializationOptions (or now-initialization-options (make-hash-table))
-                          :capabilities now--client-capabilities)
+                          :capabilities (now--client-capabilities))
                     :timeout now-connect-timeout)))
           (setf (now--server-capabilities server) (plist-get res :capabilities))
           (jsonrpc-notify server :initialized (make-hash-table)))
@@ -306,6 +310,9 @@ The own connection of `now-mode', else the buffer's Eglot server if it is nowls.
   "Ask SERVER to shut down and wait for its process to end."
   (ignore-errors (jsonrpc-request server :shutdown nil :timeout 3))
   (ignore-errors (jsonrpc-notify server :exit nil))
+  ;; Give it a moment to exit by itself before `jsonrpc-shutdown' kills it.
+  (with-timeout (2)
+    (while (jsonrpc-running-p server) (accept-process-output nil 0.05)))
   (ignore-errors (jsonrpc-shutdown server)))
 
 (defun now-shutdown-all ()
