@@ -33,9 +33,10 @@ export const app = {
     state.trial = id;
     app.show();
   },
+  /** Shift-click: the selected trial against the clicked one, which becomes the selection. */
   compareWith(id) {
-    if (state.trial === null) state.trial = id;
-    else state.compare = id;
+    if (state.trial !== null && state.trial !== id) state.compare = state.trial;
+    state.trial = id;
     state.view = "diff";
     app.show();
   },

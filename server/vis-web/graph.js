@@ -11,14 +11,14 @@ function graphviz() {
  * Renders `dot` into `target` and calls `onClick(key, event)` for a click on a node.
  * Returns the SVG element; zoom buttons are added when `toolbar` is given.
  */
-export async function renderDot(target, dot, { onClick, toolbar } = {}) {
+export async function renderDot(target, dot, { onClick, toolbar, fitWidth } = {}) {
   const gv = await graphviz();
   const svgText = gv.dot(dot);
   target.innerHTML = svgText;
   const svg = target.querySelector("svg");
   if (!svg) return null;
   const box = svg.viewBox.baseVal;
-  let zoom = 1;
+  let zoom = fitWidth ? Math.min(1, (target.clientWidth - 4) / box.width) : 1;
   const apply = () => {
     svg.setAttribute("width", `${Math.max(10, box.width * zoom)}px`);
     svg.setAttribute("height", `${Math.max(10, box.height * zoom)}px`);

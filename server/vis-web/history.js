@@ -6,6 +6,7 @@ import { renderDot } from "./graph.js";
 export async function renderHistory(target, state, app) {
   const { dot } = await api("history");
   const svg = await renderDot(target, dot, {
+    fitWidth: true,
     onClick: (key, ev) => {
       const id = Number(key.replace(/^t/, ""));
       if (ev.shiftKey) app.compareWith(id);

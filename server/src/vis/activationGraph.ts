@@ -2,7 +2,7 @@
 // calls stays readable. Siblings that call one function more than LOOP times (a loop)
 // are one node "f ×N"; a parent shows at most CAP children; a collapsed node says how
 // many activations it hides. The page sends the keys it expanded; without them the
-// tree is opened breadth-first until BUDGET nodes show.
+// tree is opened level by level while no more than BUDGET nodes show.
 import { formatDuration } from "../format/text";
 import type { ActivationRow } from "../store/queries";
 
@@ -111,8 +111,31 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
     return { key: e.key, kind: "activation", label: rows[0].qualname, duration: rows[0].duration, hidden, expandable: hidden > 0, expanded: false, status: rows[0].status };
   };
 
-  // Breadth-first from the roots; `auto` opens nodes while the budget lasts.
   const top = entriesOf(t, "root");
+  if (auto) {
+    // Whole levels are opened while they fit the budget; loops of more than a few calls
+    // stay summarised.
+    let level = top;
+    let count = top.length;
+    while (level.length) {
+      const next: Entry[] = [];
+      const opened: string[] = [];
+      let add = 0;
+      for (const e of level) {
+        if (hiddenBelow(t, e) === 0) continue;
+        const kids = entriesOf(t, e.key);
+        if (e.key.startsWith("g") && kids.length > 12) continue;
+        add += Math.min(kids.length, CAP) + (kids.length > CAP ? 1 : 0);
+        opened.push(e.key);
+        next.push(...kids.slice(0, CAP));
+      }
+      if (count > 1 && count + add > BUDGET) break;
+      for (const k of opened) open.add(k);
+      count += add;
+      level = next;
+    }
+  }
+  // Breadth-first from the roots, into the nodes that are open.
   const queue: { node: ActNode; entry: Entry }[] = [];
   for (const e of top) {
     const n = nodeFor(e);
@@ -124,10 +147,8 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
     if (!node.expandable) continue;
     const kids = entriesOf(t, node.key);
     const shown = open.has(`more:${node.key}`) ? kids : kids.slice(0, CAP);
-    const wants = auto ? nodes.length + shown.length <= BUDGET || nodes.length <= 1 : open.has(node.key);
-    if (!wants) continue;
+    if (!open.has(node.key)) continue;
     node.expanded = true;
-    open.add(node.key);
     node.hidden = 0;
     for (const e of shown) {
       const n = nodeFor(e);
