@@ -34,7 +34,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.core_settrace import SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation
+from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation
 
 _MON = getattr(sys, "monitoring", None)
 
@@ -43,10 +43,9 @@ class SysmonCore:
     name = "sysmon"
 
     def __init__(self, recorder, is_project, warn, fine=None, tool_id=None) -> None:
-        if fine is not None:
-            raise ValueError("fine mode uses settrace")
         self.recorder = recorder
-        self.fine = None
+        # fine.FineRecorder in fine mode: line events and values (see _build_fine)
+        self.fine = fine
         self._is_project = is_project
         self._warn = warn
         self.tool_id = tool_id
@@ -65,7 +64,8 @@ class SysmonCore:
         mon = _MON
         tid = self.tool_id
         E = mon.events
-        for ev, cb in self._build().items():
+        callbacks = self._build() if self.fine is None else self._build_fine()
+        for ev, cb in callbacks.items():
             mon.register_callback(tid, ev, cb)
         self._state[0] = True
         self._started = True
@@ -98,14 +98,23 @@ class SysmonCore:
     def current_activation(self, frame):
         return innermost_activation(self.frames, frame)
 
-    def note_file(self, frame, access) -> None:  # fine mode only (never here)
-        return None
+    def note_file(self, frame, access) -> None:
+        """Fine mode: a file access opened while `frame` (or the nearest project
+        frame under it) runs belongs to that activation's current statement."""
+        frames = self.frames
+        while frame is not None:
+            e = frames.get(id(frame))
+            if e is not None and e[1] is frame.f_code:
+                if len(e) > 2:
+                    self.fine.note_file(e[2], access)
+                return
+            frame = frame.f_back
 
     # -- callbacks -------------------------------------------------------------------
     @staticmethod
     def _events():
         E = _MON.events
-        return (E.PY_START, E.PY_RETURN, E.PY_YIELD, E.PY_RESUME, E.PY_THROW, E.PY_UNWIND, E.RAISE)
+        return (E.PY_START, E.PY_RETURN, E.PY_YIELD, E.PY_RESUME, E.PY_THROW, E.PY_UNWIND, E.RAISE, E.LINE, E.JUMP)
 
     def _build(self):
         core = self
@@ -272,4 +281,312 @@ class SysmonCore:
             E.PY_RESUME: py_resume,
             E.PY_THROW: py_throw,
             E.RAISE: raised,
+        }
+
+    # -- fine mode ------------------------------------------------------------------
+    def _build_fine(self):
+        """The coarse callbacks plus fine mode's hooks (kept apart, so coarse mode
+        pays nothing for fine mode), reproducing what the settrace core's fine
+        trace functions see:
+
+        - `line` events: LINE switched on, per code object, for the code whose
+          activations need them (statement scopes, fine.wants_lines), with JUMP
+          for what settrace adds on top of LINE: a backward jump that stays on one
+          line (a one-line loop) is a line event of that line. Other jumps return
+          DISABLE at once and never come back (their direction and lines are fixed).
+        - `exception` events: RAISE, which fires in every frame an exception
+          passes through, as settrace's `exception` does; a StopIteration that
+          only ends a loop or a `yield from`/`await` is ignored, as there
+          (STOP_ITERATION, which 3.13's settrace also reports, is always such a
+          one, so it is not asked for).
+
+        A frame entry here is [activation, code, fine state].
+        """
+        core = self
+        mon = _MON
+        E = mon.events
+        DISABLE = mon.DISABLE
+        tid = self.tool_id
+        LOCAL = E.PY_RETURN | E.PY_YIELD | E.PY_RESUME
+        LINES = E.LINE | E.JUMP
+        set_local = mon.set_local_events
+        rec = self.recorder
+        fine = self.fine
+        frames = self.frames
+        codes = self._codes
+        thread_parents = self.thread_parents
+        is_project = self._is_project
+        skipped = SKIPPED_NAMES
+        on_call = rec.on_call
+        on_return = rec.on_return
+        on_raise = rec.on_raise
+        on_yield = rec.on_yield
+        on_resume = rec.on_resume
+        enter = fine.enter
+        close = fine.close
+        snapshot = fine.snapshot
+        f_returned = fine.returned
+        f_ended = fine.ended
+        f_yielded = fine.yielded
+        note_call = fine.note_call
+        unknown_once = fine.unknown_once
+        wants_lines = fine.wants_lines
+        blank = fine.blank
+        hidden = tbtrim.HIDDEN
+        splice = tbtrim.splice
+        state = self._state
+        getframe = sys._getframe
+        current_thread = threading.current_thread
+        flags: dict = {}
+        metas: dict = {}  # id(code) -> (code, co_code, {offset: line})
+
+        def failed(exc: BaseException) -> None:
+            try:
+                core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+            except Exception:
+                pass
+
+        def classify(fn):
+            flags[fn] = flag = file_flag(is_project, fn, failed)
+            return flag
+
+        def meta_of(code):
+            m = metas.get(id(code))
+            if m is None or m[0] is not code:
+                lines = {}
+                for start, end, line in code.co_lines():
+                    for off in range(start, end, 2):
+                        lines[off] = line
+                m = metas[id(code)] = (code, code.co_code, lines)
+            return m
+
+        def start_activation(frame, code):
+            parent = None
+            pst = None
+            f = frame.f_back
+            while f is not None:
+                pe = frames.get(id(f))
+                if pe is not None and pe[1] is f.f_code:
+                    parent = pe[0]
+                    pst = pe[2]
+                    break
+                f = f.f_back
+            if parent is None and thread_parents:
+                parent = thread_parents.get(id(current_thread()))
+            act = on_call(frame, parent)
+            try:
+                st = enter(frame, act, pst, code)
+            except Exception as err:
+                failed(err)
+                st = blank(act)
+            frames[id(frame)] = [act, code, st]
+
+        def py_start(code, offset):
+            if codes.get(id(code)) is code:
+                if state[0]:
+                    try:
+                        start_activation(getframe(1), code)
+                    except Exception as err:
+                        failed(err)
+                return None
+            flag = flags.get(code.co_filename)
+            if flag is None:
+                flag = classify(code.co_filename)
+            if flag is not True:
+                if code is _THREAD_START_CODE:
+                    if state[0]:
+                        try:
+                            frame = getframe(1)
+                            t = frame.f_locals.get("self")
+                            if t is not None:
+                                act = core.current_activation(frame.f_back)
+                                if act is not None:
+                                    thread_parents[id(t)] = act
+                        except Exception as err:
+                            failed(err)
+                    return None
+                return DISABLE
+            if code.co_name in skipped:
+                return DISABLE
+            if not state[0]:
+                return None
+            try:
+                codes[id(code)] = code
+                events = LOCAL
+                try:
+                    if wants_lines(code):
+                        events |= LINES
+                except Exception as err:
+                    failed(err)
+                    events |= LINES
+                set_local(tid, code, events)
+                start_activation(getframe(1), code)
+            except Exception as err:
+                failed(err)
+            return None
+
+        def on_line(frame, e, L):
+            # settrace's fine trace function for a `line` event (core_settrace.make_tracer)
+            st = e[2]
+            table = st.table
+            if table is None:
+                if st.reason is not None:
+                    unknown_once(st, L, st.reason)
+                return
+            g = table.get(L)
+            if g is None:
+                return
+            cur = st.cur
+            if g is cur:
+                if L != g[0]:  # a continuation line of the same statement
+                    st.cont = True
+                    return
+                if st.cont:  # back at its first line (3.11+ positions)
+                    st.cont = False
+                    return
+                if not g[3]:  # only a one-line loop runs a line again
+                    return
+            if cur is not None and cur[6]:
+                close(st, frame, cur, L)
+            st.cur = g
+            st.cont = L != g[0]
+            st.calls = None
+            st.files = None
+            st.exc = False
+            if g[7]:
+                snapshot(st, frame, g)
+
+        def line(code, L):
+            # Never DISABLE here: that would switch the line off for every frame.
+            try:
+                frame = getframe(1)
+                e = frames.get(id(frame))
+                if e is not None and e[1] is code:
+                    on_line(frame, e, L)
+            except Exception as err:
+                failed(err)
+
+        def jump(code, src, dst):
+            if dst > src:
+                return DISABLE
+            try:
+                lines = meta_of(code)[2]
+                to_line = lines.get(dst)
+                if to_line is None or to_line != lines.get(src):
+                    return DISABLE  # a new line: LINE reports it
+                frame = getframe(1)
+                e = frames.get(id(frame))
+                if e is not None and e[1] is code:
+                    on_line(frame, e, to_line)
+            except Exception as err:
+                failed(err)
+            return None
+
+        def py_return(code, offset, value):
+            try:
+                frame = getframe(1)
+                e = frames.pop(id(frame), None)
+                if e is not None and e[1] is code and state[0]:
+                    try:
+                        f_returned(e[2], frame, value)
+                    except Exception as err:
+                        failed(err)
+                    on_return(e[0], value)
+            except Exception as err:
+                failed(err)
+
+        def py_unwind(code, offset, exc):
+            try:
+                frame = getframe(1)
+                e = frames.pop(id(frame), None)
+                if e is not None and e[1] is code and state[0]:
+                    try:
+                        f_ended(e[2], frame)
+                    except Exception as err:
+                        failed(err)
+                    on_raise(e[0], exc)
+            except Exception as err:
+                failed(err)
+
+        def py_yield(code, offset, value):
+            try:
+                e = frames.get(id(getframe(1)))
+                if e is not None and e[1] is code and state[0]:
+                    try:
+                        f_yielded(e[2])
+                    except Exception as err:
+                        failed(err)
+                    on_yield(e[0], value)
+            except Exception as err:
+                failed(err)
+
+        def resumed(frame, code):
+            if not state[0]:
+                return
+            e = frames.get(id(frame))
+            if e is not None and e[1] is code:
+                on_resume(e[0])
+                # The statement that resumes it consumes what it yields (a
+                # generator expression's work is already routed there).
+                f = frame.f_back if e[2].kind != "g" else None
+                while f is not None:
+                    pe = frames.get(id(f))
+                    if pe is not None and pe[1] is f.f_code:
+                        try:
+                            note_call(pe[2], e[0])
+                        except Exception as err:
+                            failed(err)
+                        break
+                    f = f.f_back
+            else:
+                start_activation(frame, code)
+
+        def py_resume(code, offset):
+            try:
+                resumed(getframe(1), code)
+            except Exception as err:
+                failed(err)
+
+        def py_throw(code, offset, exc):
+            if codes.get(id(code)) is code:
+                try:
+                    resumed(getframe(1), code)
+                except Exception as err:
+                    failed(err)
+
+        def loop_exit(code, offset, st):
+            """A StopIteration that only ends a `for` loop (or an inlined
+            comprehension), a `yield from` or an `await` does not abort the statement."""
+            try:
+                if meta_of(code)[1][offset] in _ITER_OPS:
+                    return True
+            except IndexError:
+                pass
+            cur = st.cur
+            return cur is not None and any(t[10] == "for" for part in cur[1] for t in part[0])
+
+        def raised(code, offset, exc):
+            try:
+                if frames:
+                    e = frames.get(id(getframe(1)))
+                    if e is not None and e[1] is code:
+                        tp = type(exc)
+                        st = e[2]
+                        if not ((tp is StopIteration or tp is StopAsyncIteration) and loop_exit(code, offset, st)):
+                            st.exc = True
+                if hidden:
+                    splice(exc, exc.__traceback__)
+            except Exception as err:
+                failed(err)
+
+        return {
+            E.PY_START: py_start,
+            E.PY_RETURN: py_return,
+            E.PY_UNWIND: py_unwind,
+            E.PY_YIELD: py_yield,
+            E.PY_RESUME: py_resume,
+            E.PY_THROW: py_throw,
+            E.RAISE: raised,
+            E.LINE: line,
+            E.JUMP: jump,
         }

@@ -3,8 +3,8 @@
 Default: sys.monitoring ("sysmon") on Python 3.12+, sys.settrace before.
 NOW_TRACER_CORE=settrace|sysmon overrides (read here only; the script's
 environment is not touched). Falls back to settrace, with the reason in the
-header's `core_reason`, when sys.monitoring is missing (< 3.12), in fine mode
-(fine mode uses settrace's line events), or when no tool id is free.
+header's `core_reason`, when sys.monitoring is missing (< 3.12) or when no
+tool id is free. Coarse and fine mode both run on either core.
 
 Tool id: 4, then 3 (the ids PEP 669 leaves unnamed), then PROFILER_ID. Not
 PROFILER_ID first: on 3.12+ cProfile/profile take PROFILER_ID themselves, so a
@@ -49,8 +49,6 @@ def select(fine: bool):
             return "settrace", None, None
         if not DEFAULT_SYSMON:
             return "settrace", None, None
-    if fine:
-        return "settrace", "fine mode uses settrace", None
     mon = sys.monitoring
     taken = []
     for tid in _tool_ids(mon):

@@ -178,6 +178,15 @@ class FineRecorder:
         self._codes[id(code)] = ci
         return ci
 
+    def wants_lines(self, code) -> bool:
+        """Whether activations of this code need line events (statement scopes:
+        module, class body, function of more than one simple statement). The
+        sys.monitoring core asks once per code object; enter() decides the same."""
+        ci = self._codes.get(id(code))
+        if ci is None or ci.code is not code:
+            ci = self._new_code(code)
+        return ci.kind in "mfc" and ci.single is None
+
     def _gmap(self, g) -> dict:
         gmaps = self._gmaps
         entry = gmaps.get(id(g))

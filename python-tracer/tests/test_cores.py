@@ -106,10 +106,17 @@ class HeaderTests(TracerTestCase):
         else:
             self.assertEqual((h["core"], h["core_reason"]), ("settrace", "sys.monitoring needs Python 3.12+"))
 
-    @unittest.skipUnless(HAS_SYSMON, "sys.monitoring needs Python 3.12+")
-    def test_fine_mode_uses_settrace(self):
+    def test_fine_mode_default(self):
         h = self.header(options=("--fine",))
-        self.assertEqual((h["core"], h["core_reason"]), ("settrace", "fine mode uses settrace"))
+        self.assertEqual(h["granularity"], "fine")
+        if HAS_SYSMON:
+            self.assertEqual((h["core"], h["core_reason"]), ("sysmon", None))
+        else:
+            self.assertEqual((h["core"], h["core_reason"]), ("settrace", None))
+
+    def test_fine_mode_forced_settrace(self):
+        h = self.header({ENV: "settrace"}, options=("--fine",))
+        self.assertEqual((h["core"], h["core_reason"], h["granularity"]), ("settrace", "NOW_TRACER_CORE=settrace", "fine"))
 
     @unittest.skipUnless(HAS_SYSMON, "sys.monitoring needs Python 3.12+")
     def test_script_can_use_cprofile_and_monitoring(self):
