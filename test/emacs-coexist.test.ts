@@ -70,3 +70,19 @@ test("Emacs: Eglot keeps the user's Python server and now-mode adds nowls beside
     assert.match(svg.stdout, /<svg/);
   }
 });
+
+test("Emacs: lsp-mode runs nowls as an add-on server beside the user's Python server", (t) => {
+  if (!requireTool(t, "emacs")) return;
+  const loadPath = elpaLoadPath();
+  if (!requireEmacsPackage(t, loadPath, "eglot", "elpa-eglot (or Emacs 29+)")) return;
+  if (!requireEmacsPackage(t, loadPath, "lsp-mode", "elpa-lsp-mode")) return;
+  const { dir, trial1 } = demo("nowls-emacs-lsp-mode-");
+  const out = path.join(dir, "..", "emacs-lsp-mode-report.txt");
+  const fakeLog = path.join(dir, "..", "fake-lsp.log");
+  // HOME is the temporary folder: lsp-mode keeps state under ~/.emacs.d.
+  const r = runEmacs(loadPath, "lsp-mode.el", dir, { NOWLS_OUT: out, NOWLS_TRIAL1_TEXT: trial1, FAKE_LSP_LOG: fakeLog, HOME: path.dirname(dir) });
+  checkReport(out, dir, "emacs-lsp-mode-report.txt", r);
+  const methods = fs.readFileSync(fakeLog, "utf8").split("\n").filter(Boolean);
+  assert.ok(methods.includes("textDocument/didOpen") && methods.includes("textDocument/hover"), methods.join(" "));
+  assert.deepEqual(methods.filter((m) => m.startsWith("now/")), []);
+});

@@ -25,6 +25,9 @@
 (require 'jsonrpc)
 (require 'eglot)
 
+(defvar lsp--cur-workspace)             ; lsp-mode's, bound around its requests
+(defvar lsp-response-timeout)
+
 (defgroup now nil
   "Client of nowls, the provenance language server."
   :group 'tools
@@ -95,7 +98,7 @@ see README.md."
               (let ((h (make-hash-table :test 'equal)))
                 (puthash "now/trialFinished"
                          (lambda (_workspace params)
-                           (now--trial-finished (now--get params :trial)))
+                           (now--trial-finished (now--to-plist (now--get params :trial))))
                          h)
                 h)))))
 
@@ -198,43 +201,101 @@ server of the major mode (`now-eglot-register')."
 
 (defun now--nowls-p (server)
   "Non-nil if SERVER announces nowls's custom methods."
-  (let ((exp (plist-get (if (cl-typep server 'now-server)
-                            (now--server-capabilities server)
-                          (eglot--capabilities server))
-                        :experimental)))
-    (and exp (plist-get exp :now) t)))
+  (let ((exp (cond ((cl-typep server 'now-server)
+                    (plist-get (now--server-capabilities server) :experimental))
+                   ((now--lsp-workspace-p server)
+                    (now--get (lsp--workspace-server-capabilities server) :experimental))
+                   (t (plist-get (eglot--capabilities server) :experimental)))))
+    (and exp (now--get exp :now) t)))
 
 (defun now--server ()
   "The connection to nowls of the current buffer, or an error.
-The own connection of `now-mode', else the buffer's Eglot server if it is nowls."
-  (if (and now--conn (jsonrpc-running-p now--conn))
-      now--conn
+The own connection of `now-mode', else lsp-mode's nowls workspace, else the
+buffer's Eglot server if it is nowls."
+  (cond
+   ((and now--conn (jsonrpc-running-p now--conn)) now--conn)
+   ((now--lsp-workspace))
+   (t
     (let ((server (eglot-current-server)))
       (unless server (user-error "nowls: not connected here (M-x now-mode)"))
       (unless (now--nowls-p server)
         (user-error "nowls: this buffer's Eglot server is not nowls (M-x now-mode)"))
-      server)))
+      server))))
 
 (defun now--sync (server)
   "Tell SERVER about unsent changes of the current buffer."
   (cond ((cl-typep server 'now-server) (now--flush-changes))
+        ((now--lsp-workspace-p server)
+         (when (fboundp 'lsp--flush-delayed-changes) (lsp--flush-delayed-changes)))
         ((bound-and-true-p eglot--managed-mode)
          (eglot--signal-textDocument/didChange))))
 
+(defun now--request-to (server method params &optional timeout)
+  "Send METHOD with PARAMS to SERVER and wait for the answer (a plist)."
+  (now--sync server)
+  (if (now--lsp-workspace-p server)
+      (let ((lsp--cur-workspace server)
+            (lsp-response-timeout (or timeout now-request-timeout)))
+        (now--to-plist (lsp-request (substring (symbol-name method) 1) params)))
+    (jsonrpc-request server method params :timeout (or timeout now-request-timeout))))
+
 (defun now--request (method params &optional timeout)
   "Send METHOD with PARAMS to nowls and wait for the answer."
-  (let ((server (now--server)))
-    (now--sync server)
-    (jsonrpc-request server method params :timeout (or timeout now-request-timeout))))
+  (now--request-to (now--server) method params timeout))
+
+(cl-defun now--async-request (server method params &key success-fn error-fn timeout)
+  "Send METHOD with PARAMS to SERVER; SUCCESS-FN or ERROR-FN get a plist."
+  (now--sync server)
+  (if (now--lsp-workspace-p server)
+      (let ((lsp--cur-workspace server)
+            (lsp-response-timeout (or timeout now-request-timeout)))
+        (lsp-request-async (substring (symbol-name method) 1) params
+                           (lambda (res) (funcall success-fn (now--to-plist res)))
+                           :error-handler (lambda (err) (funcall error-fn (now--to-plist err)))
+                           :mode 'detached))
+    (jsonrpc-async-request server method params :timeout timeout
+                           :success-fn success-fn :error-fn error-fn)))
 
 (defun now--uri ()
   (plist-get (eglot--TextDocumentIdentifier) :uri))
 
 (defun now--apply-edit (server wedit)
   "Apply WEDIT, a WorkspaceEdit from SERVER."
-  (if (cl-typep server 'now-server)
+  (if (or (cl-typep server 'now-server) (now--lsp-workspace-p server))
       (now--apply-workspace-edit wedit)
     (eglot--apply-workspace-edit wedit)))
+
+;;;; lsp-mode: nowls as the add-on server of the buffer
+
+(declare-function lsp-workspaces "lsp-mode")
+(declare-function lsp-request "lsp-mode")
+(declare-function lsp-request-async "lsp-mode")
+(declare-function lsp--flush-delayed-changes "lsp-mode")
+(declare-function lsp--workspace-p "lsp-mode")
+(declare-function lsp--workspace-client "lsp-mode")
+(declare-function lsp--workspace-server-capabilities "lsp-mode")
+(declare-function lsp--client-server-id "lsp-mode")
+
+(defun now--lsp-workspace-p (server)
+  (and (fboundp 'lsp--workspace-p) (lsp--workspace-p server)))
+
+(defun now--lsp-workspace ()
+  "lsp-mode's nowls workspace of the current buffer, if any."
+  (and (bound-and-true-p lsp-mode) (fboundp 'lsp-workspaces)
+       (cl-find-if (lambda (w) (eq (lsp--client-server-id (lsp--workspace-client w)) 'nowls))
+                   (let ((lsp--cur-workspace nil)) (lsp-workspaces)))))
+
+(defun now--to-plist (obj)
+  "OBJ with lsp-mode's hash tables turned into plists, as Eglot gives them."
+  (cond ((hash-table-p obj)
+         (let (pl)
+           (maphash (lambda (k v) (setq pl (cons (now--to-plist v) (cons (intern (concat ":" k)) pl)))) obj)
+           (nreverse pl)))
+        ((and (consp obj) (keywordp (car obj)))         ; lsp-use-plists
+         (cl-loop for (k v) on obj by #'cddr nconc (list k (now--to-plist v))))
+        ;; JSON arrays are vectors, but lsp-mode's merge of results makes them lists.
+        ((or (vectorp obj) (consp obj)) (vconcat (mapcar #'now--to-plist obj)))
+        (t obj)))
 
 ;;;; The own connection: nowls beside Eglot's server
 
@@ -573,7 +634,7 @@ the answer and `now/trialFinished' are shown as messages."
     (now--sync server)
     (message "nowls: running%s %s %s" (if fine " (fine)" "")
              (file-name-nondirectory (or buffer-file-name "")) (or args ""))
-    (jsonrpc-async-request
+    (now--async-request
      server :now/run
      (list :uri (now--uri) :args argv :fine (if fine t :json-false))
      :timeout now-run-timeout
@@ -715,10 +776,8 @@ others come from the buffer's Eglot server when it is not nowls."
          (end (or end (line-end-position)))
          (server (now--server))
          (eglot-server (and (bound-and-true-p eglot--managed-mode) (eglot-current-server)))
-         (mine (progn (now--sync server)
-                      (jsonrpc-request server :textDocument/codeAction
-                                       (now--code-action-params beg end 'now-flymake-backend)
-                                       :timeout now-request-timeout)))
+         (mine (now--request-to server :textDocument/codeAction
+                                (now--code-action-params beg end 'now-flymake-backend)))
          (theirs (and eglot-server (not (eq eglot-server server))
                       (eglot--server-capable :codeActionProvider)
                       (ignore-errors (eglot-code-actions beg end)))))
@@ -733,10 +792,10 @@ others come from the buffer's Eglot server when it is not nowls."
          (cmd (if (stringp cmd) action cmd)))
     (when edit (now--apply-edit server edit))
     (when cmd
-      (let ((res (jsonrpc-request server :workspace/executeCommand
+      (let ((res (now--request-to server :workspace/executeCommand
                                   (list :command (plist-get cmd :command)
                                         :arguments (or (plist-get cmd :arguments) []))
-                                  :timeout now-run-timeout)))
+                                  now-run-timeout)))
         (cond ((and (listp res) (stringp (plist-get res :text)))
                (now--scratch "*nowls diff*" (plist-get res :text) 'special-mode))
               (res (message "nowls: %s" (plist-get action :title))))))))
