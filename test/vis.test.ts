@@ -163,6 +163,7 @@ describe("now vis", () => {
     await page.waitForSelector('#view[data-view=dataflow][data-ready=true]');
     await page.waitForSelector("#flow-graph svg g.node");
     const whole = Number(await page.locator("#flow-graph").getAttribute("data-nodes"));
+    await shot("5-dataflow");
     await page.selectOption("#slice", "out.svg");
     await page.waitForSelector('#flow-graph[data-slice="out.svg"] svg g.node');
     const sliced = Number(await page.locator("#flow-graph").getAttribute("data-nodes"));
@@ -174,7 +175,7 @@ describe("now vis", () => {
     const text = await page.locator("#flow-graph svg").textContent();
     assert.match(text ?? "", /days_a/);
     assert.doesNotMatch(text ?? "", /prec_b/);
-    await shot("5-dataflow-slice");
+    await shot("6-dataflow-slice");
   });
 
   it("shows the source with the recorded values on hover", async (t) => {
@@ -188,7 +189,7 @@ describe("now vis", () => {
     const tip = await page.locator("#tooltip").innerText();
     assert.match(tip, /days_a — assigned once in trial 4/);
     assert.match(tip, /\('2014-01-01', /);
-    await shot("6-source-hover");
+    await shot("7-source-hover");
   });
 
   it("compares two selected trials: code side by side, modules, environment, files", async (t) => {
@@ -211,7 +212,7 @@ describe("now vis", () => {
     await page.waitForFunction(() => document.querySelector("#diff-body table.sbs") !== null);
     const added = await page.locator("table.sbs tr.added td.r").allInnerTexts();
     assert.ok(added.some((l) => l.includes('print("done")')), added.join("\n"));
-    await shot("7-diff");
+    await shot("8-diff");
   });
 
   it("refuses bad input in one line: bad port, no store, port in use, another port", async () => {

@@ -30,7 +30,11 @@ export async function renderDataflow(target, state) {
     toolbar: target.querySelector(".toolbar"),
     onClick: (key) => { if (/^(f\d+|v\d+|g:)/.test(key)) choose(key); },
   });
-  if (svg && g.origin) nodeByKey(svg, g.origin)?.classList.add("origin");
+  const origin = svg && g.origin ? nodeByKey(svg, g.origin) : null;
+  if (origin) {
+    origin.classList.add("origin");
+    origin.scrollIntoView({ block: "center", inline: "center" });
+  }
   box.dataset.nodes = String(g.nodes);
   box.dataset.slice = slice ?? "";
 }

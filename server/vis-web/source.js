@@ -38,7 +38,7 @@ export async function renderSource(target, state) {
     <span class="note">as trial ${trial} ran it · hover a name or a file name for what the trial recorded</span></div>
     <div class="code" id="src">${lines.map((l, i) => {
       const vs = (values.get(i + 1) ?? []).map((v) => `${v.target} = ${v.value ?? "…"}${v.count > 1 ? ` (×${v.count})` : ""}`).join("; ");
-      return `<div class="ln"><span class="no">${i + 1}</span><span>${highlight(l, i)}</span>${vs ? `<span class="val">${esc(vs.length > 120 ? vs.slice(0, 119) + "…" : vs)}</span>` : ""}</div>`;
+      return `<div class="ln"><span class="no">${i + 1}</span><span>${highlight(l, i)}</span>${vs ? `<span class="val">${esc(vs.length > 90 ? vs.slice(0, 89) + "…" : vs)}</span>` : ""}</div>`;
     }).join("")}</div>`;
   target.querySelector("#src-file").addEventListener("change", (e) => { fileOf.set(trial, e.target.value); renderSource(target, state); });
   const tip = document.getElementById("tooltip");

@@ -139,7 +139,8 @@ function dataflow(ctx: ApiContext, t: TrialRow, slice: string | null) {
       note = `${g.nodes.size} nodes: activations only, folded to the top level`;
     }
   }
-  return { dot: toDot(shown), nodes: shown.nodes.size, total: g.nodes.size, granularity: t.granularity, choices, origin, note };
+  // Top to bottom: a slice is mostly a chain, and values' labels are wide.
+  return { dot: toDot(shown).replace("rankdir=LR;", "rankdir=TB;"), nodes: shown.nodes.size, total: g.nodes.size, granularity: t.granularity, choices, origin, note };
 }
 
 const groupKey = (n: FlowNode) => (n.kind === "value" ? `g:${n.file}:${n.line}:${n.target}` : "");
