@@ -12,11 +12,15 @@
 ;; (`now-select-trial'), show graphs (`now-graph') and diffs (`now-diff'), and
 ;; restore a file as a trial had it (`now-restore').
 ;;
-;; With Eglot: `now-mode' starts nowls in the current buffer; or put nowls in
-;; `eglot-server-programs' yourself (`now-eglot-register' does it for
-;; python-mode).  Eglot keeps one server per major mode: to have pyright too,
-;; use a multiplexer (see README.md).  With lsp-mode, nowls is registered as an
-;; add-on server that runs beside the Python one.
+;; `now-mode' connects the buffer to nowls.  By default (`now-connection') it
+;; does so on a connection of its own (jsonrpc.el, Eglot's transport) beside
+;; the buffer's Eglot server: pyright & co keep working, nowls's hovers join
+;; theirs in Eldoc, its diagnostics come from the Flymake backend
+;; `now-flymake-backend', and `now-code-actions' offers both servers' code
+;; actions in one menu.  Users with no other Python server can make nowls the
+;; Eglot server of python-mode instead (`now-eglot-register').  With
+;; lsp-mode, nowls is registered as an add-on server that runs beside the
+;; Python one, and the commands reach it there.  See README.md.
 
 ;;; Code:
 
