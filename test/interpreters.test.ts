@@ -182,7 +182,7 @@ function as313(text: string): string {
 const cases = [...readCases(CASES, false), ...readCases(FINE_CASES, true)];
 
 for (const c of cases) {
-  test(`${c.fine ? "fine case" : "case"} ${c.name}: same provenance on ${INTERPRETERS.map((i) => i.label).join(" / ")}`, async (t) => {
+  test(`${c.fine ? "fine case" : "case"} ${c.name}: same provenance on python3 (${host}) and on 3.13, both cores`, async (t) => {
     if (!requireTrixie(t)) return;
     const results = await Promise.all(INTERPRETERS.map((i) => record(c, i)));
     const [base] = results;
