@@ -11,6 +11,10 @@ import path from "path";
 import { spawnSync } from "child_process";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { now, REPO, requireTool, tempProject, writeFiles } from "./helpers";
+import { activationGraph } from "../server/src/vis/activationGraph";
+import { sideBySide } from "../server/src/vis/api";
+import { admit, sameToken } from "../server/src/vis/security";
+import type { ActivationRow } from "../server/src/store/queries";
 
 // Callbacks run in the page, where these exist (the test compiles without the DOM library).
 declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
@@ -242,5 +246,90 @@ describe("now vis", () => {
       holder.close();
       now(["daemon", "stop"], { cwd: empty });
     }
+  });
+});
+
+describe("now vis, its parts", () => {
+  /** A synthetic trial: main → 20 × outer → 25 × inner each (521 activations), plus one helper. */
+  function rows(): ActivationRow[] {
+    const out: ActivationRow[] = [];
+    const add = (parent: number | null, code: number, name: string) => {
+      const id = out.length + 1;
+      out.push({
+        id, parent_id: parent, code_id: code, file: "m.py", name, qualname: name, line: code, kind: "function", start: id,
+        finish: id + 1, duration: 1, status: "returned", args: [["x", String(id)]], return_value: "None", exception_type: null,
+        exception_message: null, yields: 0,
+      });
+      return id;
+    };
+    const main = add(null, 1, "<module>");
+    add(main, 4, "helper");
+    for (let i = 0; i < 20; i++) {
+      const o = add(main, 2, "outer");
+      for (let j = 0; j < 25; j++) add(o, 3, "inner");
+    }
+    return out;
+  }
+
+  it("summarises loops, opens what fits, and expands on request", () => {
+    const acts = rows();
+    const g = activationGraph(acts, null);
+    assert.equal(g.total, 522);
+    assert.deepEqual(g.nodes.map((n) => n.label), ["<module>", "helper", "outer ×20"]);
+    assert.equal(g.nodes[2].hidden, 520);
+    assert.match(g.dot, /"g1\.2" \[id="g1\.2", label="outer ×20\\n20\.00 s\\n\+520 inside"/);
+    // The loop listed: 20 calls, each with 25 inner calls summarised.
+    const open = activationGraph(acts, [...g.expanded, "g1.2"]);
+    assert.equal(open.nodes.filter((n) => n.label === "outer").length, 20);
+    assert.equal(open.nodes.filter((n) => n.label === "outer").every((n) => n.hidden === 25 && !n.expanded), true);
+    // One of them opened: its inner calls are a loop again.
+    const first = open.nodes.find((n) => n.label === "outer")!.key;
+    const deeper = activationGraph(acts, [...open.expanded, first]);
+    assert.ok(deeper.nodes.some((n) => n.label === "inner ×25"));
+    assert.ok(deeper.edges.some((e) => e.from === first));
+    // Collapsing: the key left out.
+    assert.equal(activationGraph(acts, []).nodes.length, 1);
+  });
+
+  it("shows at most 40 children of a node, the rest behind a 'more' node", () => {
+    const acts: ActivationRow[] = [];
+    const base = { file: "m.py", kind: "function", start: 0, finish: 1, duration: 1, status: "returned" as const, args: [], return_value: null, exception_type: null, exception_message: null, yields: 0 };
+    acts.push({ ...base, id: 1, parent_id: null, code_id: 0, name: "<module>", qualname: "<module>", line: 1 });
+    for (let i = 2; i <= 101; i++) acts.push({ ...base, id: i, parent_id: 1, code_id: i, name: `f${i}`, qualname: `f${i}`, line: i });
+    const g = activationGraph(acts, null);
+    assert.equal(g.nodes.length, 1 + 40 + 1);
+    const more = g.nodes.at(-1)!;
+    assert.equal(more.key, "more:a1");
+    assert.equal(more.label, "… 60 more");
+    assert.equal(activationGraph(acts, [...g.expanded, "more:a1"]).nodes.length, 101);
+  });
+
+  it("puts a unified diff side by side", () => {
+    const patch = [
+      "--- a", "+++ b", "@@ -1,4 +1,4 @@", " same", "-old 1", "-old 2", "+new 1", " tail", "+added",
+    ].join("\n") + "\n";
+    assert.deepEqual(sideBySide(patch), [
+      { kind: "same", left: [1, "same"], right: [1, "same"] },
+      { kind: "changed", left: [2, "old 1"], right: [2, "new 1"] },
+      { kind: "removed", left: [3, "old 2"], right: null },
+      { kind: "same", left: [4, "tail"], right: [3, "tail"] },
+      { kind: "added", left: null, right: [4, "added"] },
+    ]);
+  });
+
+  it("admits the token, loopback Host and own Origin only", () => {
+    const tok = "abcDEF123_-";
+    const h = (more: Record<string, string> = {}) => ({ host: "127.0.0.1:8000", ...more });
+    assert.equal(admit(`/${tok}/api/trials?x=1`, h(), 8000, tok), "api/trials");
+    assert.equal(admit(`/${tok}/`, h({ origin: "http://localhost:8000" }), 8000, tok), "");
+    assert.equal(admit(`/${tok}/`, h({ host: "localhost:8000" }), 8000, tok), "");
+    assert.equal(admit(`/${tok}x/`, h(), 8000, tok), null);
+    assert.equal(admit(`/`, h(), 8000, tok), null);
+    assert.equal(admit(`/${tok}/`, h({ host: "127.0.0.1:8001" }), 8000, tok), null);
+    assert.equal(admit(`/${tok}/`, { }, 8000, tok), null);
+    assert.equal(admit(`/${tok}/`, h({ origin: "null" }), 8000, tok), null);
+    assert.equal(admit(`/${tok}/`, h({ origin: "https://127.0.0.1:8000" }), 8000, tok), null);
+    assert.equal(sameToken(tok, tok), true);
+    assert.equal(sameToken(tok.slice(1), tok), false);
   });
 });

@@ -21,6 +21,8 @@ export interface ActNode {
   expanded: boolean;
   status?: string;
   calls?: number;
+  /** Shown on hover: the call with its arguments and result, or the loop's totals. */
+  detail?: string;
 }
 
 export interface ActGraph {
@@ -105,10 +107,19 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
     const rows = e.ids.map((id) => t.byId.get(id)!);
     const duration = rows.reduce((s, r) => s + (r.duration ?? 0), 0);
     const hidden = hiddenBelow(t, e);
+    const where = `${rows[0].file}:${rows[0].line}`;
     if (e.key.startsWith("g")) {
-      return { key: e.key, kind: "group", label: `${rows[0].qualname} ×${rows.length}`, duration, hidden, expandable: true, expanded: false, calls: rows.length };
+      return {
+        key: e.key, kind: "group", label: `${rows[0].qualname} ×${rows.length}`, duration, hidden, expandable: true, expanded: false, calls: rows.length,
+        detail: `${rows.length} calls of ${rows[0].qualname} (${where}): ${formatDuration(duration)} in all, ${formatDuration(duration / rows.length)} each on average. Click to list them.`,
+      };
     }
-    return { key: e.key, kind: "activation", label: rows[0].qualname, duration: rows[0].duration, hidden, expandable: hidden > 0, expanded: false, status: rows[0].status };
+    const a = rows[0];
+    const outcome = a.status === "raised" ? ` raised ${a.exception_type}: ${a.exception_message ?? ""}` : a.return_value !== null ? ` → ${a.return_value}` : "";
+    return {
+      key: e.key, kind: "activation", label: a.qualname, duration: a.duration, hidden, expandable: hidden > 0, expanded: false, status: a.status,
+      detail: `#${a.id} ${a.qualname}(${a.args.map(([k, v]) => `${k}=${v}`).join(", ")})${outcome}  (${where})`,
+    };
   };
 
   const top = entriesOf(t, "root");
@@ -172,6 +183,7 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
 // ColorBrewer "Oranges": a node's share of the trial's time picks its fill.
 const FILLS = ["#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603"];
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+const cut = (s: string, n = 400) => (s.length <= n ? s : s.slice(0, n - 1) + "…").replace(/\n/g, " ");
 
 export function fillFor(duration: number | null, rootTime: number): string {
   if (duration === null) return "#ffffff";
@@ -194,6 +206,7 @@ function toDot(nodes: ActNode[], edges: { from: string; to: string }[], rootTime
       `id="${esc(n.key)}"`, `label="${parts.map(esc).join("\\n")}"`, `fillcolor="${fill}"`,
       `class="${n.kind}${n.expandable ? " expandable" : ""}${n.expanded ? " expanded" : ""}"`,
     ];
+    if (n.detail) attrs.push(`tooltip="${esc(cut(n.detail))}"`);
     if (dark) attrs.push('fontcolor="#ffffff"');
     if (n.kind === "group" || n.kind === "more") attrs.push('peripheries=2');
     if (n.kind === "more") attrs.push('style="dashed,filled"');
