@@ -18,6 +18,7 @@ import uuid
 import linecache  # noqa: F401
 import tokenize  # noqa: F401
 
+from now_tracer import restore_bytecode_setting
 from now_tracer.projectfiles import find_root
 from now_tracer.runner import ScriptRunner
 from now_tracer.trial import Trial, read_source
@@ -35,8 +36,34 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter with the width shutil.get_terminal_size() would give,
+    found without importing shutil (a few ms of every start)."""
+
+    def __init__(self, prog, *args, **kwargs):
+        if len(args) < 3 and kwargs.get("width") is None:
+            kwargs["width"] = _columns() - 2
+        super().__init__(prog, *args, **kwargs)
+
+
+def _columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, allow_abbrev=False, description="Run a Python script and record its provenance.")
+    p = _Parser(
+        prog=PROG, allow_abbrev=False, description="Run a Python script and record its provenance.",
+        formatter_class=_Formatter,
+    )
     p.add_argument("--root", help="project root (default: nearest folder upwards with .now, .git or pyproject.toml)")
     p.add_argument("--trial", help="trial uuid (default: a new uuid4)")
     p.add_argument("--log", help="event log path (default: ROOT/.now/trials/UUID/events.jsonl)")
@@ -153,5 +180,6 @@ def main(launcher: str = "module", preloaded=None) -> None:
         fail("cannot start the trial log %s: %s" % (log_path, e))
         return
     _fix_orig_argv(launcher, launcher_arg0, script, args)
+    restore_bytecode_setting()  # the script's own modules: as the user asked
     runner.prepare(preloaded)
     runner.run(source)

@@ -50,14 +50,14 @@ the interrupt exactly as it would untraced; calls after it are not recorded.
 
 from __future__ import annotations
 
-import dis
+import opcode
 import sys
 import threading
 
 from now_tracer import tbtrim
 
 _PRE_311 = sys.version_info < (3, 11)
-_OP = dis.opmap
+_OP = opcode.opmap
 RETURN_VALUE = _OP["RETURN_VALUE"]
 RETURN_CONST = _OP.get("RETURN_CONST", -1)
 YIELD_VALUE = _OP["YIELD_VALUE"]
