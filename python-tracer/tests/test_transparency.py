@@ -35,6 +35,16 @@ class ExitTests(TracerTestCase):
         end = by_type(traced.events(), "end")[0]
         self.assertEqual((end["exit_code"], end["status"], end["exception"]), (0, "finished", None))
 
+    def test_bytecode_setting_is_the_users(self):
+        # The tracer writes its own __pycache__ whatever the setting, and puts
+        # sys.dont_write_bytecode back before the script runs.
+        body = "import sys\nprint(sys.dont_write_bytecode, sys.flags.dont_write_bytecode)\n"
+        plain, traced = self.check(body, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        self.assertEqual(traced.stdout, b"True 1\n")
+        env = {"PYTHONDONTWRITEBYTECODE": ""}
+        plain, traced = self.check(body, env=env)
+        self.assertEqual(traced.stdout, b"False 0\n")
+
     def test_sys_exit_codes(self):
         for body, code in [
             ("import sys\nsys.exit(3)\n", 3),
