@@ -1,9 +1,11 @@
 """Dynamic part of fine-grained tracing (granularity "fine", `--fine`).
 
-The core (core_settrace.py, fine variant) calls, for project frames:
+The core (core_settrace.py or core_sysmon.py, their `_build_fine`) calls, for
+project frames:
 
     enter(frame, act, caller_state, code) -> state   on a new activation
-    line handling (inlined in the core's per-frame trace function), which
+    wants_lines(code) -> bool                          (sysmon: once per code object)
+    line handling (in the core's line callback), which
         calls close(state, frame, group, new_line) for the statement that just ended
     returned(state, frame, value) / ended(state, frame)  a real return / a raise
     yielded(state)                                     a generator suspends
