@@ -403,6 +403,11 @@ as Eglot does."
   (unless buffer-file-name
     (setq now-mode nil)
     (user-error "nowls: the buffer visits no file"))
+  (if (and now--conn (jsonrpc-running-p now--conn)) ; `now-mode' on again
+      (now--add-hooks)
+    (now--own-connect)))
+
+(defun now--own-connect ()
   (let* ((root (file-name-as-directory (expand-file-name (project-root (now--project)))))
          (server (gethash root now--servers)))
     (unless (and server (jsonrpc-running-p server))
@@ -438,6 +443,8 @@ as Eglot does."
   (add-hook 'after-change-functions #'now--after-change nil t)
   (add-hook 'after-save-hook #'now--did-save nil t)
   (add-hook 'kill-buffer-hook #'now--kill-buffer nil t)
+  ;; A new major mode kills the buffer-local state: close the document first.
+  (add-hook 'change-major-mode-hook #'now--kill-buffer nil t)
   (now--add-ui-hooks))
 
 (defun now--add-ui-hooks ()
@@ -453,6 +460,7 @@ so this runs again from `eglot-managed-mode-hook'."
   (remove-hook 'after-change-functions #'now--after-change t)
   (remove-hook 'after-save-hook #'now--did-save t)
   (remove-hook 'kill-buffer-hook #'now--kill-buffer t)
+  (remove-hook 'change-major-mode-hook #'now--kill-buffer t)
   (remove-hook 'eldoc-documentation-functions #'now-eldoc-function t)
   (remove-hook 'flymake-diagnostic-functions #'now-flymake-backend t))
 

@@ -144,6 +144,17 @@
   (forward-word 1) (forward-char 1)
   (dolist (d (now-co--eldoc)) (now-co--say "%s" d))
 
+  (now-co--say "== now-mode on again, then a new major mode")
+  (now-mode 1)
+  (now-co--say "buffers on the connection: %s" (length (now--server-buffers now--conn)))
+  (let ((server now--conn))
+    (python-mode)                       ; kills buffer-local state: the document is closed first
+    (now-co--say "after python-mode: now-mode %s, buffers on the connection: %s, nowls running: %s"
+                 now-mode (length (now--server-buffers server)) (and (jsonrpc-running-p server) t)))
+  (now-mode 1)
+  (now-co--eglot-ensure)
+  (now-co--say "now-mode again: buffers on the connection: %s" (length (now--server-buffers now--conn)))
+
   (now-co--say "== now-mode off in both buffers")
   (let ((server now--conn))
     (now-mode -1)
