@@ -10,7 +10,7 @@ import os from "os";
 import path from "path";
 import { spawnSync } from "child_process";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { now, REPO, requireTool, tempProject, writeFiles } from "./helpers";
+import { now, REPO, requireTool, tempProject, waitFor, writeFiles } from "./helpers";
 import { activationGraph } from "../server/src/vis/activationGraph";
 import { sideBySide } from "../server/src/vis/api";
 import { admit, sameToken } from "../server/src/vis/security";
@@ -41,6 +41,7 @@ describe("now vis", () => {
   let url = "";
   let browser: Browser | null = null;
   let page: Page;
+  const problems: string[] = [];
   const shot = (name: string) => page.screenshot({ path: path.join(OUT, `${name}.png`) });
 
   before(async () => {
@@ -64,7 +65,9 @@ describe("now vis", () => {
       });
       page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       page.setDefaultTimeout(10000);
-      page.on("pageerror", (e) => console.error("page error:", e.message));
+      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+      // A Content-Security-Policy violation is logged as a console error.
+      page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()} ${m.location().url}`); });
     }
   });
 
@@ -217,6 +220,22 @@ describe("now vis", () => {
     const added = await page.locator("table.sbs tr.added td.r").allInnerTexts();
     assert.ok(added.some((l) => l.includes('print("done")')), added.join("\n"));
     await shot("8-diff");
+  });
+
+  it("logged no script error and no Content-Security-Policy violation", (t) => {
+    if (!requireTool(t, "chromium")) return;
+    assert.deepEqual(problems, []);
+  });
+
+  it("--open hands the address to xdg-open", async () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nowls-bin-"));
+    const seen = path.join(bin, "seen");
+    fs.writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > '${seen}'\n`, { mode: 0o755 });
+    fs.copyFileSync(path.join(bin, "xdg-open"), path.join(bin, "open"));
+    const r = now(["vis", "--open"], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor(() => fs.existsSync(seen) && fs.readFileSync(seen, "utf8").length > 0, 5000);
+    assert.equal(fs.readFileSync(seen, "utf8"), url);
   });
 
   it("refuses bad input in one line: bad port, no store, port in use, another port", async () => {

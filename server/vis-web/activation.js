@@ -11,7 +11,7 @@ export async function renderActivations(target, state) {
   const trial = state.trial;
   target.innerHTML = `<div class="toolbar"><span class="note" id="act-note">laying out…</span>
     <button id="act-reset">collapse all</button>
-    <span class="legend">share of the run's time: 0 ${FILLS.map((c) => `<i style="background:${c}"></i>`).join("")} 100%</span></div>
+    <span class="legend">share of the run's time: 0 ${FILLS.map((_, i) => `<i class="f${i}"></i>`).join("")} 100%</span></div>
     <div class="graph big" id="act-graph"></div>`;
   const box = target.querySelector("#act-graph");
   const toolbar = target.querySelector(".toolbar");

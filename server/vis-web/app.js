@@ -11,6 +11,8 @@ import { renderSource } from "./source.js";
 
 const VIEWS = { summary: renderSummary, activations: renderActivations, dataflow: renderDataflow, source: renderSource, diff: renderDiff };
 
+let generation = 0;
+
 export const state = { trial: null, compare: null, view: "summary", trials: [] };
 
 function readHash() {
@@ -45,9 +47,14 @@ export const app = {
     app.show();
   },
   async refreshTrials() {
+    const before = state.trials.find((t) => t.id === state.trial);
     state.trials = await api("trials");
+    const after = state.trials.find((t) => t.id === state.trial);
+    // The selected trial ended (or changed) while shown: show it again.
+    const changed = before && after && (before.status !== after.status || before.tags.join() !== after.tags.join());
     if (state.trial === null || !state.trials.some((t) => t.id === state.trial)) state.trial = state.trials.at(-1)?.id ?? null;
     await renderHistory(document.getElementById("history"), state, app);
+    if (changed) await app.show();
   },
   async show() {
     writeHash();
@@ -55,16 +62,21 @@ export const app = {
     const t = state.trials.find((x) => x.id === state.trial);
     document.getElementById("selected").innerHTML = t ? `trial <b>${t.id}</b> · ${esc(t.script)} ${esc(t.args.join(" "))}` : "no trials yet";
     document.getElementById("history").mark?.();
+    // Each view renders into a pane of its own: a slower view the user left behind
+    // finishes in a pane no longer on the page.
+    const gen = ++generation;
     const view = document.getElementById("view");
+    const pane = document.createElement("div");
+    view.replaceChildren(pane);
     view.dataset.view = state.view;
     view.dataset.ready = "false";
     try {
-      if (t || state.view === "diff") await VIEWS[state.view](view, state, app);
-      else view.innerHTML = `<p class="note">No trials recorded yet: run <code>now run script.py</code>.</p>`;
+      if (t || state.view === "diff") await VIEWS[state.view](pane, state, app);
+      else pane.innerHTML = `<p class="note">No trials recorded yet: run <code>now run script.py</code>.</p>`;
     } catch (e) {
-      errorBox(view, e);
+      errorBox(pane, e);
     }
-    view.dataset.ready = "true";
+    if (gen === generation) view.dataset.ready = "true";
   },
 };
 

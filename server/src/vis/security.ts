@@ -40,7 +40,7 @@ export function admit(url: string, headers: IncomingHttpHeaders, port: number, t
 export const SECURITY_HEADERS: Record<string, string> = {
   // Scripts from this server only; the layout library compiles WebAssembly.
   "Content-Security-Policy": [
-    "default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self' 'unsafe-inline'",
+    "default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'",
     "img-src 'self' data:", "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   ].join("; "),
   "X-Content-Type-Options": "nosniff",
