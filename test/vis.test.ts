@@ -100,6 +100,14 @@ describe("now vis", () => {
     }
     assert.equal((await get(`${url}api/trials`, { Origin: `http://127.0.0.1:${u.port}` })).status, 200);
     assert.equal((await get(`${url}api/trials`, { Host: `localhost:${u.port}` })).status, 200);
+    // The API: a bad trial is a 400 with one line; the 5 000-activation trial's dataflow is folded.
+    const bad = await get(`${url}api/trial/99`);
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).error, /^no trial 99 \(trials are 1 to 3\)$/);
+    const flow = JSON.parse((await get(`${url}api/trial/3/dataflow`)).body);
+    assert.ok(flow.nodes <= 300 && flow.total >= 5000, `${flow.nodes} of ${flow.total}`);
+    assert.equal((await get(`${url}../../etc/passwd`)).status, 403);
+    assert.equal((await get(`${url}..%2f..%2fpackage.json`)).status, 404);
     // The same daemon answers the same address again.
     assert.equal(now(["vis"], { cwd: dir }).stdout.trim(), url);
   });
@@ -210,6 +218,7 @@ describe("now vis", () => {
     assert.match(body, /Arguments/);
     assert.match(body, /2013 2015/);
     assert.match(body, /data\/p2015\.dat/);
+    await shot("8-diff-arguments-files");
     // Code side by side: change the script, run it, compare with trial 1.
     fs.appendFileSync(path.join(dir, "experiment.py"), 'print("done")\n');
     assert.equal(now(["run", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
@@ -219,7 +228,7 @@ describe("now vis", () => {
     await page.waitForFunction(() => document.querySelector("#diff-body table.sbs") !== null);
     const added = await page.locator("table.sbs tr.added td.r").allInnerTexts();
     assert.ok(added.some((l) => l.includes('print("done")')), added.join("\n"));
-    await shot("8-diff");
+    await shot("9-diff-code");
   });
 
   it("logged no script error and no Content-Security-Policy violation", (t) => {
