@@ -49,7 +49,7 @@ class SysmonCore:
         self._is_project = is_project
         self._warn = warn
         self.tool_id = tool_id
-        # id(frame) -> [activation, code]
+        # id(frame) -> (activation, code); fine mode: [activation, code, fine state]
         self.frames: dict = {}
         self.thread_parents: dict = {}
         self._state = [False]
@@ -164,7 +164,7 @@ class SysmonCore:
             if parent is None and thread_parents:
                 parent = thread_parents.get(id(current_thread()))
             act = on_call(frame, parent)
-            frames[id(frame)] = [act, code]
+            frames[id(frame)] = (act, code)
 
         def py_start(code, offset):
             if codes.get(id(code)) is code:
@@ -183,7 +183,7 @@ class SysmonCore:
                         f = f.f_back
                     if parent is None and thread_parents:
                         parent = thread_parents.get(id(current_thread()))
-                    frames[id(frame)] = [on_call(frame, parent), code]
+                    frames[id(frame)] = (on_call(frame, parent), code)
                 except Exception as err:
                     failed(err)
                 return None
@@ -457,12 +457,41 @@ class SysmonCore:
                 snapshot(st, frame, g)
 
         def line(code, L):
-            # Never DISABLE here: that would switch the line off for every frame.
+            # on_line inlined (this runs for every line of project code). Never
+            # DISABLE here: that would switch the line off for every frame.
             try:
                 frame = getframe(1)
                 e = frames.get(id(frame))
-                if e is not None and e[1] is code:
-                    on_line(frame, e, L)
+                if e is None or e[1] is not code:
+                    return
+                st = e[2]
+                table = st.table
+                if table is None:
+                    if st.reason is not None:
+                        unknown_once(st, L, st.reason)
+                    return
+                g = table.get(L)
+                if g is None:
+                    return
+                cur = st.cur
+                if g is cur:
+                    if L != g[0]:
+                        st.cont = True
+                        return
+                    if st.cont:
+                        st.cont = False
+                        return
+                    if not g[3]:
+                        return
+                if cur is not None and cur[6]:
+                    close(st, frame, cur, L)
+                st.cur = g
+                st.cont = L != g[0]
+                st.calls = None
+                st.files = None
+                st.exc = False
+                if g[7]:
+                    snapshot(st, frame, g)
             except Exception as err:
                 failed(err)
 

@@ -3,6 +3,7 @@ the right parent, qualname, args, and how it ended."""
 
 from __future__ import annotations
 
+import os
 import sys
 import unittest
 
@@ -132,6 +133,52 @@ class ActivationTests(TracerTestCase):
                 """
             ),
         )
+
+    def test_times_are_seconds_in_log_order(self):
+        # Activation events write `t` as integer microseconds with an exponent,
+        # the others (open, close, end) as float seconds: one clock, one unit
+        # once parsed, never decreasing along the log of a one-thread script.
+        run, events = self.traced_events(
+            {
+                "main.py": """
+                    import time
+
+                    def gen():
+                        yield 1
+                        yield 2
+
+                    def work(n):
+                        time.sleep(0.002)
+                        with open("out.txt", "w") as f:
+                            f.write(str(n))
+                        if n > 1:
+                            raise ValueError(n)
+                        return n
+
+                    for v in gen():
+                        try:
+                            work(v)
+                        except ValueError:
+                            pass
+                """
+            }
+        )
+        timed = [e for e in events if "t" in e and e["e"] != "header"]
+        kinds = {e["e"] for e in timed}
+        self.assertTrue({"call", "return", "raise", "yield", "resume", "open", "close", "end"} <= kinds, kinds)
+        ts = [e["t"] for e in timed]
+        self.assertTrue(all(isinstance(t, (int, float)) for t in ts))
+        self.assertEqual(ts, sorted(ts))
+        self.assertGreater(ts[-1], 0.004)  # two sleeps of 2 ms: seconds, not microseconds
+        self.assertLess(ts[-1], 30)
+        with open(self._log(run.root), "rb") as f:
+            text = f.read().decode("utf-8")
+        self.assertRegex(text, r'"e":"call","id":1,"code":1,"parent":null,"t":\d+e-6,')
+
+    def _log(self, root):
+        import glob
+
+        return glob.glob(os.path.join(root, ".now", "trials", "*", "events.jsonl"))[0]
 
     def test_code_events(self):
         run, events = self.traced_events({"main.py": KITCHEN_SINK, "helper.py": HELPER})
