@@ -169,6 +169,9 @@ describe("now vis", () => {
     await page.waitForSelector('#history g.node[data-key="t4"]', { timeout: 10000 });
     assert.equal(await page.evaluate(() => window.marker), marker, "no reload");
     assert.match(await page.locator("#toast").innerText(), /trial 4 finished/);
+    // Changes the daemon does not run itself (a tag here) are seen by its poll of the store.
+    assert.equal(now(["tag", "1", "baseline"], { cwd: dir }).status, 0);
+    await page.waitForSelector('#history g.node[data-key="t1"] text:has-text("baseline")', { timeout: 5000 });
   });
 
   it("shows the dataflow graph and slices from a chosen file and value", async (t) => {
