@@ -1,5 +1,5 @@
 import { spawn } from "child_process";
-import { ResponseError } from "vscode-jsonrpc/node";
+import { ErrorCodes, ResponseError } from "vscode-jsonrpc/node";
 import { Methods, type VisResult } from "../../../protocol/daemon";
 import { ensureDaemon } from "../daemon/client";
 import { NowError } from "../errors";
@@ -29,6 +29,9 @@ export async function visCommand(o: VisOptions): Promise<number> {
   try {
     r = (await conn.sendRequest(Methods.vis, { port })) as VisResult;
   } catch (e) {
+    if (e instanceof ResponseError && e.code === ErrorCodes.MethodNotFound) {
+      throw new NowError(`the daemon running for ${root} predates now vis: stop it (now daemon stop) and run now vis again`);
+    }
     throw new NowError(e instanceof ResponseError ? e.message : `the daemon did not answer: ${(e as Error).message}`);
   } finally {
     conn.dispose();
