@@ -37,11 +37,11 @@ const INTERPRETERS: Interpreter[] = [
 ];
 
 let rootProblem: string | null | undefined;
-/** The trixie root, built on first use (scripts/trixie-root caches it); skip or fail without it. */
+/** The trixie root, built on first use (scripts/debian-root trixie caches it); skip or fail without it. */
 function requireTrixie(t: { skip: (msg: string) => void }): boolean {
   if (rootProblem === undefined) {
-    const r = spawnSync(path.join(REPO, "scripts", "trixie-root"), { encoding: "utf8" });
-    rootProblem = r.status === 0 ? null : (r.stderr.trim().split("\n").pop() || `scripts/trixie-root: exit ${r.status}`);
+    const r = spawnSync(path.join(REPO, "scripts", "debian-root"), ["trixie"], { encoding: "utf8" });
+    rootProblem = r.status === 0 ? null : (r.stderr.trim().split("\n").pop() || `scripts/debian-root trixie: exit ${r.status}`);
   }
   if (rootProblem === null) return true;
   if (process.env.CI === "true") assert.fail(`no Python 3.13 (CI=true): ${rootProblem}`);

@@ -10,8 +10,38 @@ import path from "path";
 import { test } from "node:test";
 import { matchesExpected, normalize, now, NOW, REPO, requireTool, tempProject } from "./helpers";
 
-test("Neovim client: commands, trialFinished, hover, graph and restore in headless Neovim", (t) => {
-  if (!requireTool(t, "nvim")) return;
+/** The Neovims the e2e runs in: the host's (Debian 12: 0.7), and the ones of the Debian roots
+ *  (scripts/debian-root: trixie 0.10, forky 0.12), where the server's trials run on the
+ *  root's Python 3.13. A root that cannot be built skips its test, or fails it under CI. */
+const EDITORS: { name: string; suite?: string; version?: string }[] = [
+  { name: "the host's Neovim" },
+  { name: "Neovim 0.10 (Debian trixie)", suite: "trixie", version: "0.10" },
+  { name: "Neovim 0.12 (Debian forky)", suite: "forky", version: "0.12" },
+];
+
+for (const editor of EDITORS) {
+  test(`Neovim client: commands, trialFinished, hover, graph and restore in headless ${editor.name}`, (t) => {
+    if (editor.suite === undefined) {
+      if (!requireTool(t, "nvim")) return;
+      e2e(["nvim"], process.env.NOW_TEST_PYTHON || "python3");
+      return;
+    }
+    const root = spawnSync(path.join(REPO, "scripts", "debian-root"), [editor.suite], { encoding: "utf8" });
+    if (root.status !== 0) {
+      const why = root.stderr.trim().split("\n").pop();
+      if (process.env.CI === "true") assert.fail(`no ${editor.suite} root (CI=true): ${why}`);
+      return t.skip(`no ${editor.suite} root: ${why}`);
+    }
+    const nvim = [path.join(REPO, "scripts", "in-debian"), editor.suite, "nvim"];
+    const v = spawnSync(nvim[0], [...nvim.slice(1), "--version"], { encoding: "utf8" });
+    assert.match(v.stdout, new RegExp(`^NVIM v${editor.version!.replace(".", "\\.")}\\.`), v.stderr);
+    e2e(nvim, "python3.13");
+  });
+}
+
+/** Runs clients/neovim/test/e2e.lua in the demo project under `nvim` (a command line), the
+ *  server's trials on `python`, and compares its report with the expected one. */
+function e2e(nvim: string[], python: string): void {
   const dir = path.join(tempProject("nowls-nvim-client-"), "demo");
   assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
   assert.equal(now(["run", "--fine", "experiment.py", "2013", "2014"], { cwd: dir }).status, 0);
@@ -24,14 +54,13 @@ test("Neovim client: commands, trialFinished, hover, graph and restore in headle
 
   const client = path.join(REPO, "clients", "neovim");
   const out = path.join(dir, "..", "nvim-client-report.txt");
-  const [nvim, ...prefix] = (process.env.NOW_TEST_NVIM || "nvim").split(" ").reverse();
-  const r = spawnSync(prefix.length ? prefix[prefix.length - 1] : nvim, [...prefix.reverse().slice(1), ...(prefix.length ? [nvim] : []),
+  const r = spawnSync(nvim[0], [...nvim.slice(1),
     "--headless", "--clean", "-n", "--cmd", `set rtp^=${client}`, "-c", `luafile ${path.join(client, "test", "e2e.lua")}`,
   ], {
     cwd: dir, encoding: "utf8", timeout: 120000,
-    env: { ...process.env, NOWLS_OUT: out, NOWLS_BIN: NOW, NOWLS_TRIAL1_TEXT: trial1, NOWLS_FAKE_PY_LSP: path.join(REPO, "test", "fixtures", "fake-python-lsp.py"), NOW_PYTHON: process.env.NOW_TEST_PYTHON || "python3" },
+    env: { ...process.env, NOWLS_OUT: out, NOWLS_BIN: NOW, NOWLS_TRIAL1_TEXT: trial1, NOWLS_FAKE_PY_LSP: path.join(REPO, "test", "fixtures", "fake-python-lsp.py"), NOW_PYTHON: python },
   });
-  assert.equal(r.status, 0, `nvim: ${r.stderr}${r.error ?? ""}`);
+  assert.equal(r.status, 0, `${nvim.join(" ")}: ${r.stderr}${r.error ?? ""}`);
   // Whether Graphviz is there decides how :NowGraph shows the graph; either way is right
   // only when it matches.
   const report = normalize(fs.readFileSync(out, "utf8"), dir).replace(
@@ -48,4 +77,4 @@ test("Neovim client: commands, trialFinished, hover, graph and restore in headle
     assert.equal(svg.status, 0, `dot: ${svg.stderr}`);
     assert.match(svg.stdout, /<svg/);
   }
-});
+}

@@ -6,7 +6,7 @@
 //
 // The three Python suites run at the same time (they mostly wait on the interpreters they
 // start); each one's output is printed whole when it ends. The trixie root is built on the
-// first run (scripts/trixie-root, ~20-60 s) and cached; when it cannot be built the 3.13
+// first run (scripts/debian-root trixie, ~20-60 s) and cached; when it cannot be built the 3.13
 // suites are skipped with the reason, except under CI=true, where that is a failure.
 "use strict";
 const { spawn, spawnSync } = require("child_process");
@@ -45,10 +45,10 @@ function collect(name, cmd, args, cwd, environment) {
   });
 }
 
-/** scripts/trixie-root, its stderr shown as it comes ("building …" the first time) and kept. */
+/** scripts/debian-root trixie, its stderr shown as it comes ("building …" the first time) and kept. */
 function trixieRoot() {
   return new Promise((resolve) => {
-    const child = spawn(path.join(root, "scripts", "trixie-root"), { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(path.join(root, "scripts", "debian-root"), ["trixie"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d) => { stderr += d; process.stderr.write(d); });
     child.on("error", (err) => { stderr += `${err.message}\n`; });
@@ -67,7 +67,7 @@ async function main() {
     pythonSuites.push(collect("tracer (python 3.13, NOW_TRACER_CORE=settrace)", python313, unittest, tracerDir, env({ NOW_TEST_PYTHON: undefined, NOW_TRACER_CORE: "settrace" })));
   } else {
     const ci = process.env.CI === "true";
-    const why = built.stderr.trim().split("\n").pop() || `scripts/trixie-root: exit ${built.status}`;
+    const why = built.stderr.trim().split("\n").pop() || `scripts/debian-root trixie: exit ${built.status}`;
     pythonSuites.push({
       name: "tracer (python 3.13)", line: ci ? "no trixie root (CI=true: a failure)" : "SKIPPED, no trixie root",
       output: Buffer.from(`${why}\n`), ok: !ci,

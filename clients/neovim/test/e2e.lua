@@ -24,7 +24,7 @@ local ok, err = pcall(function()
   -- must attach beside it, not replace it.
   local fake = os.getenv("NOWLS_FAKE_PY_LSP")
   vim.api.nvim_create_autocmd("FileType", { pattern = "python", callback = function(a)
-    local cfg = { name = "fake-python-lsp", cmd = { "python3", fake }, root_dir = vim.fn.getcwd() }
+    local cfg = { name = "fake-python-lsp", cmd = { os.getenv("NOW_PYTHON") or "python3", fake }, root_dir = vim.fn.getcwd() }
     if vim.lsp.start then vim.lsp.start(cfg, { bufnr = a.buf })
     else vim.lsp.buf_attach_client(a.buf, vim.lsp.start_client(cfg)) end
   end })
