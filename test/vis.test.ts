@@ -88,7 +88,7 @@ describe("now vis", () => {
     for (const [what, target, headers] of [
       ["no token", `${base}/`, {}],
       ["no token, API", `${base}/api/trials`, {}],
-      ["wrong token", `${base}/${token.slice(0, -1)}x/api/trials`, {}],
+      ["wrong token", `${base}/${token.slice(0, -1)}${token.endsWith("x") ? "y" : "x"}/api/trials`, {}], // its last character changed
       ["token prefix", `${base}/${token.slice(0, 10)}/`, {}],
       ["foreign Host (DNS rebinding)", `${url}api/trials`, { Host: `evil.example:${u.port}` }],
       ["foreign Origin", `${url}api/trials`, { Origin: "http://evil.example" }],
