@@ -3,11 +3,6 @@
 The activation events are formatted by hand with `%` into JSON text (string
 parts through json's C encoder): json.dumps of a dict per call would cost
 several times more, and the call-heavy benchmark makes ~10^6 of them.
-
-Their `t` is written as whole microseconds with an exponent (`"t":812e-6`, the
-JSON number 0.000812): formatting a float with "%.6f" was the most expensive
-part of an event line, an int costs a fraction of it, and every JSON reader
-reads the same number.
 """
 
 from __future__ import annotations
@@ -40,10 +35,7 @@ class Recorder:
         self.project = project
         self._perf = time.perf_counter
         self.t0 = round(time.time(), 6)
-        # One clock, two units: perf_counter_ns for the hot events (ints),
-        # perf_counter (float seconds) for the others.
-        self._base_ns = time.perf_counter_ns()
-        self._base = self._base_ns / 1e9
+        self._base = self._perf()
         self._code_ids = itertools.count(1)
         self._access_ids = itertools.count(1)
         self._codes: dict = {}  # id(code) -> (code, code id, parameter names, call-line format)
@@ -63,16 +55,15 @@ class Recorder:
         new_code = self._new_code
         jrepr = self.reprs.json
         exc_json = self._exc_json
-        pns = time.perf_counter_ns
-        base = self._base_ns
+        perf = self._perf
+        base = self._base
         append = self.log.append
-        flush_at = self._flush_at  # nanoseconds since base
+        flush_at = self._flush_at
         flush = self.log.flush
         next_act = itertools.count(1).__next__
-        FLUSH_NS = int(FLUSH_SECONDS * 1e9)
 
         def due(t):
-            flush_at[0] = t + FLUSH_NS
+            flush_at[0] = t + FLUSH_SECONDS
             try:
                 flush()
             except Exception:
@@ -87,22 +78,21 @@ class Recorder:
             names = info[2]
             n = len(names)
             p = "null" if parent is None else parent
-            t = pns() - base
-            us = t // 1000
+            t = perf() - base
             # info[3]: this code's whole call line as a %-format. Small arities
             # are spelled out: a comprehension costs a function call on <3.12.
             if n == 0:
-                line = info[3] % (act, p, us)
+                line = info[3] % (act, p, t)
             else:
                 loc = frame.f_locals
                 if n == 1:
-                    line = info[3] % (act, p, us, jrepr(loc[names[0]]))
+                    line = info[3] % (act, p, t, jrepr(loc[names[0]]))
                 elif n == 2:
-                    line = info[3] % (act, p, us, jrepr(loc[names[0]]), jrepr(loc[names[1]]))
+                    line = info[3] % (act, p, t, jrepr(loc[names[0]]), jrepr(loc[names[1]]))
                 elif n == 3:
-                    line = info[3] % (act, p, us, jrepr(loc[names[0]]), jrepr(loc[names[1]]), jrepr(loc[names[2]]))
+                    line = info[3] % (act, p, t, jrepr(loc[names[0]]), jrepr(loc[names[1]]), jrepr(loc[names[2]]))
                 else:
-                    line = info[3] % ((act, p, us) + tuple([jrepr(loc[name]) for name in names]))
+                    line = info[3] % ((act, p, t) + tuple([jrepr(loc[name]) for name in names]))
             append(line)
             if t >= flush_at[0]:
                 due(t)
@@ -110,42 +100,42 @@ class Recorder:
 
         def on_return(act, value):
             value = jrepr(value)
-            t = pns() - base
-            append('{"e":"return","id":%d,"t":%de-6,"value":%s}' % (act, t // 1000, value))
+            t = perf() - base
+            append('{"e":"return","id":%d,"t":%.6f,"value":%s}' % (act, t, value))
             if t >= flush_at[0]:
                 due(t)
 
         def on_yield(act, value):
             value = jrepr(value)
-            t = pns() - base
-            append('{"e":"yield","id":%d,"t":%de-6,"value":%s}' % (act, t // 1000, value))
+            t = perf() - base
+            append('{"e":"yield","id":%d,"t":%.6f,"value":%s}' % (act, t, value))
             if t >= flush_at[0]:
                 due(t)
 
         def on_resume(act):
-            t = pns() - base
-            append('{"e":"resume","id":%d,"t":%de-6}' % (act, t // 1000))
+            t = perf() - base
+            append('{"e":"resume","id":%d,"t":%.6f}' % (act, t))
             if t >= flush_at[0]:
                 due(t)
 
         def on_raise(act, exc):
             exc = exc_json(exc)
-            t = pns() - base
-            append('{"e":"raise","id":%d,"t":%de-6,"exc":%s}' % (act, t // 1000, exc))
+            t = perf() - base
+            append('{"e":"raise","id":%d,"t":%.6f,"exc":%s}' % (act, t, exc))
             if t >= flush_at[0]:
                 due(t)
 
         def append_timed(line):
             """A preformatted event line (fine mode), same flushing rule."""
             append(line)
-            t = pns() - base
+            t = perf() - base
             if t >= flush_at[0]:
                 due(t)
 
         def emit(event):
             """A non-hot event (code, open, close, warning…), same flushing rule."""
             self.log.emit(event)
-            t = pns() - base
+            t = perf() - base
             if t >= flush_at[0]:
                 due(t)
 
@@ -193,7 +183,7 @@ class Recorder:
             # Parameters are always bound when the call event fires, so every
             # name has a value. Identifiers cannot contain "%".
             args = ",".join("[%s,%%s]" % encode_str(n) for n in names)
-            fmt = '{"e":"call","id":%%d,"code":%d,"parent":%%s,"t":%%de-6,"args":[%s]}' % (cid, args)
+            fmt = '{"e":"call","id":%%d,"code":%d,"parent":%%s,"t":%%.6f,"args":[%s]}' % (cid, args)
             info = (code, cid, names, fmt)
             self._codes[id(code)] = info
             return info

@@ -22,7 +22,6 @@ TYPE_BUDGET = 0.5    # seconds of repr time per type over the whole trial
 ELLIPSIS = "\u2026"
 
 _perf = time.perf_counter
-_SMALL_INTS = tuple('"%d"' % i for i in range(1024))  # JSON reprs of 0…1023, ready-made
 _encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
 _deque = collections.deque
 _islice = itertools.islice
@@ -52,7 +51,6 @@ class Reprs:
     """Renders values; remembers which types are too slow or too big to ask."""
 
     def __init__(self) -> None:
-        self._plain_prefix: dict = {}
         self.json = self._build_json()
         # type -> placeholder text, for types whose repr was slow, huge or over budget
         self.opaque: dict = {}
@@ -85,19 +83,12 @@ class Reprs:
     def _build_json(self):
         render = self.__call__
         encode = _encode
-        small = _SMALL_INTS
-        n_small = len(small)
-        plain = self._plain_prefix  # type -> JSON text before the address, for object.__repr__
-        plain_of = self._plain_prefix_of
-        object_repr = object.__repr__
 
         def json(obj):
             """safe repr as a JSON string literal (quotes included): the hot path
             of every call/return event, with the common types special-cased."""
             tp = type(obj)
             if tp is int:
-                if 0 <= obj < n_small:
-                    return small[obj]
                 if -1000000000000000000 < obj < 1000000000000000000:
                     return '"%d"' % obj
             elif obj is None:
@@ -106,35 +97,9 @@ class Reprs:
                 return '"True"' if obj else '"False"'
             elif tp is float:
                 return '"' + repr(obj) + '"'
-            elif tp.__repr__ is object_repr:
-                # `<mod.Class object at 0x…>` (a method's `self`, most often):
-                # built from the type's cached prefix and the address, as
-                # object.__repr__ would, without a call through repr().
-                prefix = plain.get(tp)
-                if prefix is None:
-                    prefix = plain_of(obj, tp)
-                if prefix:
-                    return prefix % id(obj)
             return encode(render(obj))
 
         return json
-
-    def _plain_prefix_of(self, obj, tp):
-        """'"<mod.Class object at 0x%x>"' for a type whose repr is object's, when
-        that reproduces repr(obj) exactly (else "": the general path). Cached per type."""
-        prefix = ""
-        try:
-            if tp not in self.opaque:
-                text = self(obj)
-                candidate = _encode(text.replace("%", "%%").replace(" object at 0x%x>" % id(obj), " object at %#x>"))
-                # no cut whatever the address's length (at most 18 characters)
-                short = len(text) - len("%#x" % id(obj)) + 18 <= LIMIT
-                if short and candidate.endswith(' object at %#x>"') and candidate % id(obj) == _encode(text):
-                    prefix = candidate
-            self._plain_prefix[tp] = prefix
-        except Exception:  # unhashable metaclass instances…
-            pass
-        return prefix
 
     def exc_message(self, exc: BaseException) -> str:
         try:
