@@ -313,7 +313,8 @@ def normalise(events, root):
                 e.pop(f, None)
         text = json.dumps(e, sort_keys=True)
         text = re.sub(r"0x[0-9a-f]+", "0x…", text)
-        text = re.sub(r"(started|stopped) \d+", r"\1 <ident>", text)  # a Thread's repr
+        # a Thread's repr: its ident, and whether it has ended yet (timing, not provenance)
+        text = re.sub(r"(initial|started|stopped)( daemon)? \d+", r"<state>\2 <ident>", text)
         out.append(text.replace(root, "<root>"))
     return out
 
