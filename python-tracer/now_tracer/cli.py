@@ -24,7 +24,7 @@ from now_tracer.runner import ScriptRunner
 from now_tracer.trial import Trial, read_source
 
 PROG = "now_tracer"
-_WITH_VALUE = ("--root", "--trial", "--log", "--loop-keep")
+_WITH_VALUE = ("--root", "--trial", "--log", "--loop-keep", "--calls-keep")
 
 
 class UsageError(Exception):
@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--loop-keep", type=_loop_keep, default=3, metavar="K",
         help="fine mode: values kept per loop target and activation, first K and last K (default 3)",
+    )
+    p.add_argument(
+        "--calls-keep", type=_loop_keep, default=0, metavar="K",
+        help="coarse mode: activations recorded per code object, the others counted (default 0: all; ignored with --fine)",
     )
     return p
 
@@ -169,7 +173,8 @@ def main(launcher: str = "module", preloaded=None) -> None:
         trial_id = str(uuid.uuid4())
     log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
 
-    trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep)
+    trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep,
+                  calls_keep=ns.calls_keep)
     runner = ScriptRunner(trial, script, args, launcher)
     # The whole tracer is set up (every module it needs imported) before
     # sys.path[0] becomes the script's folder, where a project's own

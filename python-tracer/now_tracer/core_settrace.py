@@ -142,8 +142,12 @@ class _CodeMeta:
 class SettraceCore:
     name = "settrace"
 
-    def __init__(self, recorder, is_project, warn, fine=None) -> None:
+    def __init__(self, recorder, is_project, warn, fine=None, calls_keep=0) -> None:
         self.recorder = recorder
+        # coarse mode: activations recorded per code object (0: all); the others counted
+        self.calls_keep = calls_keep if (calls_keep and fine is None) else 0
+        # id(code) -> [code, activations recorded, activations not recorded]
+        self.calls: dict = {}
         # fine.FineRecorder in fine mode: line events and values (see _build_fine)
         self.fine = fine
         self._is_project = is_project
@@ -169,6 +173,10 @@ class SettraceCore:
         self._state[0] = False
         sys.settrace(None)
         threading.settrace(None)  # type: ignore[arg-type]
+
+    def elided(self):
+        """[(code, activations not recorded)] for the code objects over their cap."""
+        return [(c[0], c[2]) for c in list(self.calls.values()) if c[2]]
 
     def current_activation(self, frame):
         """Innermost known activation on this frame's stack (or None)."""
@@ -206,6 +214,8 @@ class SettraceCore:
         splice = tbtrim.splice
         counter = [0]  # activations started by this core (the throw heuristic)
         state = self._state
+        keep = self.calls_keep or sys.maxsize
+        calls = self.calls
 
         def failed(exc: BaseException) -> None:
             core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
@@ -286,6 +296,21 @@ class SettraceCore:
                     e[2] = None
                     on_resume(e[0])
                     return local_trace
+                # --calls-keep: past the first `keep` activations of a code
+                # object, an activation is counted, not recorded, and gets no
+                # local trace function (its returns, yields, resumes: no events).
+                c = calls.get(id(code))
+                if c is None or c[0] is not code:
+                    c = calls[id(code)] = [code, 0, 0]
+                if c[1] >= keep:
+                    if e is not None:
+                        del frames[key]  # a stale entry (a generator closed unseen)
+                    if code.co_flags & _GEN_FLAGS and meta_of(code).is_resumption(frame.f_lasti):
+                        return None  # an unrecorded generator resuming
+                    counter[0] += 1
+                    c[2] += 1
+                    return None
+                c[1] += 1
                 parent = None
                 f = frame.f_back
                 while f is not None:

@@ -41,6 +41,7 @@ import threading
 
 from now_tracer import tbtrim
 from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation
+from now_tracer.core_settrace import _CodeMeta as _META
 
 _MON = getattr(sys, "monitoring", None)
 
@@ -48,18 +49,23 @@ _MON = getattr(sys, "monitoring", None)
 class SysmonCore:
     name = "sysmon"
 
-    def __init__(self, recorder, is_project, warn, fine=None, tool_id=None) -> None:
+    def __init__(self, recorder, is_project, warn, fine=None, tool_id=None, calls_keep=0) -> None:
         self.recorder = recorder
+        # coarse mode: activations recorded per code object (0: all); the others counted
+        self.calls_keep = calls_keep if (calls_keep and fine is None) else 0
         # fine.FineRecorder in fine mode: line events and values (see _build_fine)
         self.fine = fine
         self._is_project = is_project
         self._warn = warn
         self.tool_id = tool_id
-        # id(frame) -> (activation, code); fine mode: [activation, code, fine state]
+        # id(frame) -> (activation, code, code entry); fine mode: [activation, code, fine state]
         self.frames: dict = {}
         self.thread_parents: dict = {}
         self._state = [False]
-        self._codes: dict = {}  # id(code) -> code with local events on
+        # id(code) -> the project's code objects. Fine mode: the code object.
+        # Coarse mode: [code, activations recorded, not recorded, recorded ones
+        # live (in self.frames), local events on, generator/coroutine]
+        self._codes: dict = {}
         self._started = False
 
     @property
@@ -89,6 +95,8 @@ class SysmonCore:
         try:
             mon.set_events(tid, 0)
             for code in list(self._codes.values()):
+                if isinstance(code, list):
+                    code = code[0]
                 try:
                     mon.set_local_events(tid, code, 0)
                 except Exception:
@@ -100,6 +108,10 @@ class SysmonCore:
                 mon.free_tool_id(tid)
             except Exception:
                 pass
+
+    def elided(self):
+        """[(code, activations not recorded)] for the code objects over their cap."""
+        return [(c[0], c[2]) for c in list(self._codes.values()) if isinstance(c, list) and c[2]]
 
     def current_activation(self, frame):
         return innermost_activation(self.frames, frame)
@@ -147,6 +159,8 @@ class SysmonCore:
         getframe = sys._getframe
         current_thread = threading.current_thread
         flags: dict = {}  # co_filename -> True / False / _THREADING
+        keep = self.calls_keep or sys.maxsize
+        GEN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 
         def failed(exc: BaseException) -> None:
             try:
@@ -158,7 +172,7 @@ class SysmonCore:
             flags[fn] = flag = file_flag(is_project, fn, failed)
             return flag
 
-        def start_activation(frame, code):
+        def start_activation(frame, code, c):
             parent = None
             f = frame.f_back
             while f is not None:
@@ -169,13 +183,42 @@ class SysmonCore:
                 f = f.f_back
             if parent is None and thread_parents:
                 parent = thread_parents.get(id(current_thread()))
+            c[1] += 1
             act = on_call(frame, parent)
-            frames[id(frame)] = (act, code)
+            c[3] += 1
+            old = frames.get(id(frame))
+            if old is not None:
+                old[2][3] -= 1  # a stale entry (a generator closed unseen)
+            frames[id(frame)] = (act, code, c)
+
+        def over_cap(code, c):
+            # --calls-keep: this activation is counted, not recorded. A stale
+            # entry at a generator frame's address (one closed unseen) must not
+            # take its yields. Once no recorded activation of the code is live,
+            # its local events go off: its returns, yields and resumes cost nothing.
+            if c[5]:
+                e = frames.pop(id(getframe(2)), None)
+                if e is not None:
+                    e[2][3] -= 1
+            c[2] += 1
+            if c[4] and not c[3]:
+                c[4] = False
+                set_local(tid, code, 0)
 
         def py_start(code, offset):
-            if codes.get(id(code)) is code:
+            c = codes.get(id(code))
+            if c is not None and c[0] is code:
                 # the hot path: start_activation inlined
                 if not state[0]:
+                    return None
+                if c[1] >= keep:
+                    if c[5] or c[4] and not c[3]:
+                        try:
+                            over_cap(code, c)
+                        except Exception as err:
+                            failed(err)
+                    else:
+                        c[2] += 1
                     return None
                 try:
                     frame = getframe(1)
@@ -189,7 +232,13 @@ class SysmonCore:
                         f = f.f_back
                     if parent is None and thread_parents:
                         parent = thread_parents.get(id(current_thread()))
-                    frames[id(frame)] = (on_call(frame, parent), code)
+                    c[1] += 1
+                    act = on_call(frame, parent)
+                    c[3] += 1
+                    old = frames.get(id(frame))
+                    if old is not None:
+                        old[2][3] -= 1  # a stale entry (a generator closed unseen)
+                    frames[id(frame)] = (act, code, c)
                 except Exception as err:
                     failed(err)
                 return None
@@ -215,9 +264,9 @@ class SysmonCore:
             if not state[0]:
                 return None
             try:
-                codes[id(code)] = code
+                codes[id(code)] = c = [code, 0, 0, 0, True, bool(code.co_flags & GEN)]
                 set_local(tid, code, LOCAL)
-                start_activation(getframe(1), code)
+                start_activation(getframe(1), code, c)
             except Exception as err:
                 failed(err)
             return None
@@ -225,16 +274,20 @@ class SysmonCore:
         def py_return(code, offset, value):
             try:
                 e = frames.pop(id(getframe(1)), None)
-                if e is not None and e[1] is code and state[0]:
-                    on_return(e[0], value)
+                if e is not None:
+                    e[2][3] -= 1
+                    if e[1] is code and state[0]:
+                        on_return(e[0], value)
             except Exception as err:
                 failed(err)
 
         def py_unwind(code, offset, exc):
             try:
                 e = frames.pop(id(getframe(1)), None)
-                if e is not None and e[1] is code and state[0]:
-                    on_raise(e[0], exc)
+                if e is not None:
+                    e[2][3] -= 1
+                    if e[1] is code and state[0]:
+                        on_raise(e[0], exc)
             except Exception as err:
                 failed(err)
 
@@ -246,15 +299,27 @@ class SysmonCore:
             except Exception as err:
                 failed(err)
 
-        def resumed(frame, code):
+        def resumed(frame, code, thrown=False):
             e = frames.get(id(frame))
             if not state[0]:
                 return
             if e is not None and e[1] is code:
                 on_resume(e[0])
-            else:
+                return
+            c = codes.get(id(code))
+            if c is None or c[0] is not code:
+                return
+            if c[1] < keep:
                 # a generator suspended before tracing started (or a reused id)
-                start_activation(frame, code)
+                start_activation(frame, code, c)
+            elif thrown and not _META(code).is_resumption(frame.f_lasti):
+                # thrown into a generator that never ran, over the cap: counted
+                # (settrace sees a first `call` there)
+                if e is not None:
+                    frames.pop(id(frame), None)
+                    e[2][3] -= 1
+                c[2] += 1
+            # else: an unrecorded generator resuming, no event
 
         def py_resume(code, offset):
             try:
@@ -266,9 +331,10 @@ class SysmonCore:
             # An exception thrown into a generator (throw(), close()): settrace
             # reports a `call` there, so this is a resume — or the start of a
             # generator that never ran (of a code object already seen).
-            if codes.get(id(code)) is code:
+            c = codes.get(id(code))
+            if c is not None and c[0] is code:
                 try:
-                    resumed(getframe(1), code)
+                    resumed(getframe(1), code, True)
                 except Exception as err:
                     failed(err)
 

@@ -68,9 +68,10 @@ def select(fine: bool):
     return "settrace", "sys.monitoring tool ids taken: %s" % ", ".join(taken), None
 
 
-def make_core(name, tool_id, recorder, is_project, warn, fine):
+def make_core(name, tool_id, recorder, is_project, warn, fine, calls_keep=0):
+    """calls_keep (coarse mode only; 0: all): activations recorded per code object."""
     if name == "sysmon":
         from now_tracer.core_sysmon import SysmonCore
 
-        return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id)
-    return SettraceCore(recorder, is_project, warn, fine)
+        return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id, calls_keep=calls_keep)
+    return SettraceCore(recorder, is_project, warn, fine, calls_keep=calls_keep)

@@ -188,6 +188,17 @@ class Recorder:
             self._codes[id(code)] = info
             return info
 
+    def calls_elided(self, counts) -> None:
+        """`calls_elided` events (coarse mode, --calls-keep): counts is [(code, n)]
+        for the code objects with n > 0 unrecorded activations; in code id order."""
+        out = []
+        for code, n in counts:
+            info = self._codes.get(id(code))
+            if n > 0 and info is not None and info[0] is code:
+                out.append((info[1], n))
+        for cid, n in sorted(out):
+            self.emit({"e": "calls_elided", "code": cid, "count": n})
+
     # -- files ----------------------------------------------------------------------
     def new_access_id(self) -> int:
         return next(self._access_ids)

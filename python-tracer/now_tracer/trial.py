@@ -48,8 +48,11 @@ def read_source(path: str):
 
 
 class Trial:
-    def __init__(self, root: str, trial_id: str, log_path: str, redact: bool, fine: bool = False, loop_keep: int = 3) -> None:
+    def __init__(self, root: str, trial_id: str, log_path: str, redact: bool, fine: bool = False, loop_keep: int = 3,
+                 calls_keep: int = 0) -> None:
         self.root = root
+        # coarse mode: activations recorded per code object (0: all); fine mode records all
+        self.calls_keep = calls_keep
         self.fine_mode = fine
         self.loop_keep = loop_keep
         self.fine = None
@@ -94,6 +97,7 @@ class Trial:
             "script_hash": digest,
             "argv": list(argv),
             "cwd": cwd,
+            "calls_keep": self.calls_keep,
         }
         if tool_id is not None:
             header["core_tool_id"] = tool_id  # the sys.monitoring tool id taken
@@ -108,7 +112,8 @@ class Trial:
         self.store.put(digest, source)
         self._stdlib_dirs = stdlib_dirs()
 
-        self.core = cores.make_core(core_name, tool_id, rec, self.project.is_project, self._warn, self.fine)
+        self.core = cores.make_core(core_name, tool_id, rec, self.project.is_project, self._warn, self.fine,
+                                     calls_keep=0 if self.fine_mode else self.calls_keep)
         self.files = FileTracker(rec, self.store, self.core)
         self.files.install()
         self.output = OutputCounter()
@@ -162,6 +167,10 @@ class Trial:
                 self.fine.finish()
             except Exception as e:
                 self._warn("fine: at exit: %s: %s" % (type(e).__name__, e))
+        try:
+            self.recorder.calls_elided(self.core.elided())
+        except Exception as e:
+            self._warn("calls_elided: %s: %s" % (type(e).__name__, e))
         try:
             self.files.finish()
         except Exception as e:

@@ -300,6 +300,142 @@ SCRIPTS = {
 }
 
 
+# --calls-keep 3 (coarse): activations past a code object's third are counted,
+# not recorded; what runs inside them still is.
+CAPPED = {
+    "capped: recursion, generators, exceptions, threads, files, uncapped callees": {
+        "main.py": """
+            import contextlib
+            import threading
+
+            def fib(n):
+                if n < 2:
+                    return n
+                return fib(n - 1) + fib(n - 2)
+
+            def leaf(x):
+                return x + 1
+
+            def capped(x):
+                if x >= 3:
+                    return leaf(x)
+                return x
+
+            def counter(n):
+                i = 0
+                while i < n:
+                    got = yield i
+                    if got:
+                        i += got
+                    i += 1
+                return "done"
+
+            def outer(n):
+                r = yield from counter(n)
+                yield r
+
+            def catcher():
+                while True:
+                    try:
+                        v = yield
+                    except ValueError as e:
+                        yield "caught %s" % e
+
+            @contextlib.contextmanager
+            def managed(tag):
+                try:
+                    yield tag + "-in"
+                finally:
+                    leaf(1)
+
+            def inner(v):
+                if v > 1:
+                    raise ValueError("too big: %d" % v)
+                return v
+
+            def middle(v):
+                try:
+                    return inner(v) + 1
+                finally:
+                    leaf(v)
+
+            def safe(v):
+                try:
+                    return middle(v)
+                except ValueError:
+                    return -1
+
+            def reader(i):
+                with open("in.txt") as f:
+                    return f.read().strip() + str(leaf(i))
+
+            def in_thread(k):
+                return k * 2
+
+            def work(out, k):
+                out.append(capped(k))
+                out.append(fib(4))
+                if k >= 3:
+                    out.append(in_thread(k))
+
+            def stale(n):
+                for i in range(n):
+                    yield i
+
+            async def fetch(k):
+                return leaf(k)
+
+            async def amain():
+                vals = []
+                for k in range(5):
+                    vals.append(await fetch(k))
+                return vals
+
+            print(fib(7), [capped(i) for i in range(6)])
+            outs = [list(outer(k)) for k in range(5)]
+            gens = [counter(4) for _ in range(5)]
+            firsts = [next(g) for g in gens]
+            sent = [g.send(1) for g in gens]
+            for g in gens:
+                g.close()
+            for k in range(5):
+                c = catcher()
+                next(c)
+                firsts.append(c.throw(ValueError(k)))
+                c.close()
+            for k in range(5):
+                with managed("m%d" % k) as m:
+                    firsts.append(m)
+            for k in range(5):
+                try:
+                    with managed("x"):
+                        raise KeyError(k)
+                except KeyError:
+                    pass
+            print(outs, firsts, sent, [safe(j) for j in range(6)])
+            for i in range(3):
+                try:
+                    middle(i + 2)
+                except ValueError:
+                    pass
+            print([reader(i) for i in range(5)])
+            out = []
+            for k in range(4):
+                t = threading.Thread(target=work, args=(out, k))
+                t.start()
+                t.join()
+            import asyncio
+            print(out, asyncio.run(amain()))
+            for _ in range(8):
+                for x in stale(10):
+                    break
+            print([x for x in counter(3)])
+        """,
+        "in.txt": "hello\n",
+    },
+}
+
+
 def normalise(events, root):
     out = []
     for e in events:
@@ -320,7 +456,7 @@ def normalise(events, root):
 
 
 class EquivalenceBase(TracerTestCase):
-    def log_of(self, files, core, fine, args=()):
+    def log_of(self, files, core, fine, args=(), keep=None):
         folder = os.path.join(self.tmp, "proj")
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(os.path.join(folder, ".git"))
@@ -329,20 +465,23 @@ class EquivalenceBase(TracerTestCase):
         if os.path.exists(log):
             os.remove(log)
         options = ["--log", log] + (["--fine"] if fine else [])
+        if keep is not None:
+            options += ["--calls-keep", str(keep)]
         run = self.run_traced("main.py", args, cwd=folder, env={ENV: core}, options=options)
         self.assertEqual(run.returncode, 0, run.stderr.decode("utf-8", "replace"))
         events = support.load_events(folder, log)
         header = events[0]
         self.assertEqual(header["core"], core)
         self.assertEqual(header["granularity"], "fine" if fine else "coarse")
+        self.assertEqual(header["calls_keep"], keep or 0)
         warnings = [e for e in events if e["e"] == "warning"]
         self.assertEqual(warnings, [], "%s core warned" % core)
         return run, normalise(events, folder)
 
-    def compare(self, files, fine, args=()):
+    def compare(self, files, fine, args=(), keep=None):
         plain_core = "sysmon" if HAS_SYSMON else "settrace"
-        a_run, a = self.log_of(files, "settrace", fine, args)
-        b_run, b = self.log_of(files, plain_core, fine, args)
+        a_run, a = self.log_of(files, "settrace", fine, args, keep)
+        b_run, b = self.log_of(files, plain_core, fine, args, keep)
         self.assertEqual((a_run.stdout, a_run.stderr), (b_run.stdout, b_run.stderr))
         if a != b:
             diff = "\n".join(difflib.unified_diff(a, b, "settrace", plain_core, n=3, lineterm=""))
@@ -354,11 +493,13 @@ class EquivalenceBase(TracerTestCase):
         return a
 
 
-def _make(files, fine, args=(), min_version=(3, 8)):
+def _make(files, fine, args=(), min_version=(3, 8), keep=None, elided=False):
     def test(self):
         if VERSION < min_version:
             self.skipTest("needs Python %d.%d" % min_version)
-        self.compare(files, fine, args)
+        log = self.compare(files, fine, args, keep)
+        if elided:  # the cap was reached: the comparison covers calls_elided
+            self.assertIn("calls_elided", {json.loads(x)["e"] for x in log})
 
     return test
 
@@ -379,9 +520,10 @@ def _read_tree(folder):
     return files
 
 
-def _add(cls, name, files, fine, args=(), min_version=(3, 8)):
-    setattr(cls, "test_%s_%s" % ("fine" if fine else "coarse", re.sub(r"\W+", "_", name).strip("_")),
-            _make(files, fine, args, min_version))
+def _add(cls, name, files, fine, args=(), min_version=(3, 8), keep=None, elided=False):
+    mode = ("fine" if fine else "coarse") + ("" if keep is None else "_keep%d" % keep)
+    setattr(cls, "test_%s_%s" % (mode, re.sub(r"\W+", "_", name).strip("_")),
+            _make(files, fine, args, min_version, keep, elided))
 
 
 @unittest.skipUnless(HAS_SYSMON, "sys.monitoring needs Python 3.12+: only settrace runs here")
@@ -427,6 +569,13 @@ for _name, _files in SCRIPTS.items():
     for _fine in (False, True):
         _add(CoreEquivalence, _name, _files_of(_files), _fine)
 
+for _name, _files in CAPPED.items():
+    for _keep in (1, 3):
+        _add(CoreEquivalence, _name, _files_of(_files), False, keep=_keep, elided=True)
+    _add(CoreEquivalence, _name, _files_of(_files), True, keep=3)
+for _name, _files in SCRIPTS.items():
+    _add(CoreEquivalence, _name, _files_of(_files), False, keep=3)
+
 for _name, _case in test_fine.CASES.items():
     _add(CoreEquivalence, "case " + _name, _files_of(_case["files"]), True, min_version=_case.get("min", (3, 8)))
     _add(CoreEquivalence, "case " + _name, _files_of(_case["files"]), False, min_version=_case.get("min", (3, 8)))
@@ -455,6 +604,13 @@ for _fine in (False, True):
          _bench("callheavy.py", ("fib(25)", "fib(9)"), ("count(250000)", "count(300)")), _fine)
     _add(CoreEquivalence, "loopheavy small", _bench("loopheavy.py", ("checksum(400000)", "checksum(500)")), _fine)
     _add(CoreEquivalence, "libheavy small", _bench("libheavy.py", ("make_records(12000)", "make_records(50)")), _fine)
+for _keep in (3, 1000):
+    _add(CoreEquivalence, "callheavy small",
+         _bench("callheavy.py", ("fib(25)", "fib(16)"), ("count(250000)", "count(300)")), False, keep=_keep, elided=True)
+    _add(CoreEquivalence, "loopheavy small", _bench("loopheavy.py", ("checksum(400000)", "checksum(500)")), False,
+         keep=_keep)
+    _add(CoreEquivalence, "libheavy small", _bench("libheavy.py", ("make_records(12000)", "make_records(50)")), False,
+         keep=_keep)
 
 
 if __name__ == "__main__":
