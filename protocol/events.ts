@@ -20,6 +20,8 @@ export interface HeaderEvent {
   /** The sys.monitoring tool id held by the sysmon core (added within version 1). */
   core_tool_id?: number;
   granularity: "coarse" | "fine";
+  /** Coarse mode records the first K activations of each code object (0: all); added within version 1. */
+  calls_keep?: number;
   t0: number;
   pid: number;
   root: string;
@@ -86,6 +88,8 @@ export interface ModuleEvent {
   local: boolean;
 }
 
+/** At the end: activations of a code object after its first `calls_keep`, counted, not recorded. */
+export interface CallsElidedEvent { e: "calls_elided"; code: number; count: number }
 export interface OutputEvent { e: "output"; stdout: number | null; stderr: number | null }
 export interface WarningEvent { e: "warning"; message: string }
 
@@ -128,7 +132,8 @@ export interface UnknownEvent { e: "unknown"; act: number; line: number; reason:
 export type TraceEvent =
   | HeaderEvent | DeploymentEvent | CodeEvent | CallEvent | ReturnEvent | RaiseEvent
   | YieldEvent | ResumeEvent | OpenEvent | CloseEvent | ModuleEvent | OutputEvent
-  | WarningEvent | EndEvent | ValueEvent | ReturnedEvent | ElidedEvent | AliasEvent | UnknownEvent;
+  | WarningEvent | EndEvent | ValueEvent | ReturnedEvent | ElidedEvent | AliasEvent | UnknownEvent
+  | CallsElidedEvent;
 
 /** Path of a blob in the content store, relative to `.now/`. */
 export function contentPath(hash: Hash): string {

@@ -58,7 +58,7 @@ test("a store written by a newer nowls: one-line error", () => {
   for (const args of [["list"], ["show"], ["run", "ok.py"]]) {
     const r = now(args, { cwd: dir });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^now: the store .*db\.sqlite has schema version 42, newer than this nowls understands \(1\); upgrade nowls\n$/);
+    assert.match(r.stderr, /^now: the store .*db\.sqlite has schema version 42, newer than this nowls understands \(2\); upgrade nowls\n$/);
   }
 });
 
@@ -264,8 +264,10 @@ test(".now/config makes fine the project's default; --coarse overrides; a bad co
   for (const [config, message] of [
     ["{fine: yes}", /^now: .*config: not valid JSON/],
     [JSON.stringify({ fine: "yes" }), /^now: .*config: "fine" must be true or false\n$/],
-    [JSON.stringify({ speed: 11 }), /^now: .*config: unknown setting "speed" \(known: fine, loop_keep\)\n$/],
+    [JSON.stringify({ speed: 11 }), /^now: .*config: unknown setting "speed" \(known: fine, loop_keep, calls_keep\)\n$/],
     [JSON.stringify({ loop_keep: 0 }), /^now: .*config: "loop_keep" must be a whole number from 1 to 1000\n$/],
+    [JSON.stringify({ calls_keep: -1 }), /^now: .*config: "calls_keep" must be a whole number, 0 \(record every activation\) or more\n$/],
+    [JSON.stringify({ calls_keep: "many" }), /^now: .*config: "calls_keep" must be a whole number, 0 \(record every activation\) or more\n$/],
   ] as [string, RegExp][]) {
     fs.writeFileSync(path.join(dir, ".now", "config"), config);
     const r = now(["run", "m.py"], { cwd: dir });

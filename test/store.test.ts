@@ -7,7 +7,8 @@ import Database from "better-sqlite3";
 import { Ingester } from "../server/src/ingest/ingester";
 import { openDatabase } from "../server/src/store/database";
 import { SCHEMA_VERSION } from "../server/src/store/migrations";
-import { getActivations, getEnvironment, getFileAccesses, getTrial, getWarnings, integrityCheck } from "../server/src/store/queries";
+import { countActivations, getActivationCounts, getActivations, getElidedCalls, getEnvironment, getFileAccesses, getTrial, getWarnings, integrityCheck } from "../server/src/store/queries";
+import { callSummaries, countCalls, functionStats } from "../server/src/store/lspQueries";
 import { createTrial, TrialWriter } from "../server/src/store/writer";
 import { NowError } from "../server/src/errors";
 import { REPO } from "./helpers";
@@ -39,7 +40,7 @@ test("a store from a newer nowls is refused with a clear error", () => {
   raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   raw.close();
   assert.throws(() => openDatabase(root, { create: false }), (e: unknown) =>
-    e instanceof NowError && /schema version 2, newer than this nowls understands \(1\); upgrade nowls/.test(e.message));
+    e instanceof NowError && /schema version 3, newer than this nowls understands \(2\); upgrade nowls/.test(e.message));
 });
 
 test("a database that is not a nowls store is refused, not overwritten", () => {
@@ -125,5 +126,44 @@ test("an event log from a newer tracer format is reported, not misread", () => {
   fs.writeFileSync(log, JSON.stringify({ e: "header", format: "now-events", version: 99 }) + "\n");
   new Ingester(db, id, "/proj", log, 0).poll();
   assert.match(getWarnings(db, id)[0], /event log version 99 is newer than this nowls reads \(1\)/);
+  db.close();
+});
+
+test("bounded activations: calls beyond calls_keep are counted on their function, without rows", () => {
+  const dir = freshRoot();
+  const db = openDatabase(dir, { create: true });
+  const id = newTrial(db, "/proj", "00000000-0000-4000-8000-000000000002");
+  const log = path.join(dir, "events.jsonl");
+  fs.copyFileSync(path.join(REPO, "test", "fixtures", "logs", "bounded-calls.jsonl"), log);
+  new Ingester(db, id, "/proj", log, 0).poll();
+  new TrialWriter(db, id, "/proj").finish({ status: "finished", exitCode: 0, signal: null, finishedAt: 2 });
+  assert.deepEqual(getActivations(db, id).map((a) => [a.id, a.qualname, a.parent_id]), [[1, "<module>", null], [2, "fib", 1], [3, "fib", 2], [4, "leaf", 3]]);
+  assert.deepEqual(countActivations(db, id), { activations: 4, functions: 3, elided: 3 });
+  assert.deepEqual(getElidedCalls(db, id), [{ code_id: 2, file: "main.py", qualname: "fib", count: 3 }]);
+  assert.equal(getActivationCounts(db, id).get("main.py:fib"), 5);
+  assert.equal(countCalls(db, id, "main.py", "fib"), 5);
+  const fib = callSummaries(db, id, "fib");
+  assert.deepEqual(fib.map((g) => [g.calls, g.recorded, g.last.args]), [[5, 2, [["n", "2"]]]]);
+  assert.deepEqual(functionStats(db, id, "main.py").map((f) => [f.qualname, f.calls, f.elided]), [["fib", 5, 3], ["leaf", 1, 0]]);
+  db.close();
+});
+
+test("a version 1 store is migrated: code gets its elided column, data kept", () => {
+  const root = freshRoot();
+  const db0 = openDatabase(root, { create: true });
+  const id = newTrial(db0, "/proj", "00000000-0000-4000-8000-000000000003");
+  const fresh = db0.prepare("PRAGMA table_info(code)").all();
+  db0.close();
+  // Turn it into what version 1 created: no code.elided.
+  const raw = new Database(path.join(root, ".now", "db.sqlite"));
+  raw.exec("ALTER TABLE code DROP COLUMN elided");
+  raw.prepare("INSERT INTO code (trial_id, id, file, name, qualname, line, kind, calls, total) VALUES (?, 1, 'main.py', 'f', 'f', 1, 'function', 7, 0.5)").run(id);
+  raw.pragma("user_version = 1");
+  raw.close();
+  const db = openDatabase(root, { create: false });
+  assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+  assert.deepEqual(db.prepare("PRAGMA table_info(code)").all(), fresh, "the migrated table is the one schema.sql creates");
+  assert.deepEqual(db.prepare("SELECT calls, elided FROM code WHERE trial_id = ?").get(id), { calls: 7, elided: 0 });
+  assert.equal(integrityCheck(db), "ok");
   db.close();
 });

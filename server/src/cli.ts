@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { NowError } from "./errors";
-import { checkLoopKeep } from "./config";
+import { checkCallsKeep, checkLoopKeep } from "./config";
 import { demoCommand } from "./commands/demo";
 import { listCommand } from "./commands/list";
 import { runCommand } from "./commands/run";
@@ -37,13 +37,15 @@ function program(): Command {
     .option("--fine", "also record the value of each assignment and the dependencies between values")
     .option("--coarse", "record activations and files only (overrides .now/config)")
     .option("--loop-keep <k>", "with --fine: values kept at each end of a loop, per line and target (default 3)")
+    .option("--calls-keep <k>", "coarse mode: activations recorded per function, later ones only counted (default 1000; 0: all)")
     .passThroughOptions()
-    .action(async (script: string, args: string[], o: { python?: string; redact: boolean; fine?: boolean; coarse?: boolean; loopKeep?: string }) => {
+    .action(async (script: string, args: string[], o: { python?: string; redact: boolean; fine?: boolean; coarse?: boolean; loopKeep?: string; callsKeep?: string }) => {
       if (o.fine && o.coarse) throw new NowError("--fine and --coarse exclude each other");
       process.exitCode = await runCommand(script, args, {
         cwd: process.cwd(), python: o.python, redact: o.redact,
         fine: o.fine ? true : o.coarse ? false : undefined,
         loopKeep: o.loopKeep === undefined ? undefined : checkLoopKeep(o.loopKeep, "--loop-keep"),
+        callsKeep: o.callsKeep === undefined ? undefined : checkCallsKeep(o.callsKeep, "--calls-keep"),
       });
     });
 

@@ -12,9 +12,11 @@ export interface ProjectConfig {
   fine: boolean;
   /** Values kept at each end of a loop, per line and target (`--loop-keep`). */
   loop_keep: number;
+  /** Coarse mode: activations recorded per function, the rest counted (`--calls-keep`; 0: all). */
+  calls_keep: number;
 }
 
-export const DEFAULT_CONFIG: ProjectConfig = { fine: false, loop_keep: 3 };
+export const DEFAULT_CONFIG: ProjectConfig = { fine: false, loop_keep: 3, calls_keep: 1000 };
 
 export function readConfig(root: string): ProjectConfig {
   const file = path.join(nowDir(root), "config");
@@ -33,6 +35,8 @@ export function readConfig(root: string): ProjectConfig {
       cfg.fine = value;
     } else if (key === "loop_keep") {
       cfg.loop_keep = checkLoopKeep(value, `${file}: "loop_keep"`);
+    } else if (key === "calls_keep") {
+      cfg.calls_keep = checkCallsKeep(value, `${file}: "calls_keep"`);
     } else {
       throw new NowError(`${file}: unknown setting "${key}" (known: ${Object.keys(DEFAULT_CONFIG).join(", ")})`);
     }
@@ -43,5 +47,13 @@ export function readConfig(root: string): ProjectConfig {
 export function checkLoopKeep(value: unknown, what: string): number {
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1000) throw new NowError(`${what} must be a whole number from 1 to 1000`);
+  return n;
+}
+
+export function checkCallsKeep(value: unknown, what: string): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 1e9) {
+    throw new NowError(`${what} must be a whole number, 0 (record every activation) or more`);
+  }
   return n;
 }

@@ -36,7 +36,8 @@ export async function renderActivations(target, state) {
     const shown = g.nodes.filter((n) => n.kind === "activation").length + g.nodes.filter((n) => n.kind === "group").reduce((s, n) => s + n.calls, 0);
     target.querySelector("#act-note").innerHTML =
       `${g.nodes.length} nodes for ${g.total} activations (${esc(Math.round(performance.now() - started))} ms). ` +
-      `Click a node with “+N inside” to expand it, again to collapse; “f ×N” is a loop's calls.`;
+      `Click a node with “+N inside” to expand it, again to collapse; “f ×N” is a loop's calls.` +
+      (g.elided?.length ? ` Counted, not recorded (beyond --calls-keep): ${g.elided.map((e) => `${esc(e.qualname)} ×${e.count}`).join(", ")}.` : "");
     box.dataset.nodes = String(g.nodes.length);
     void shown;
   }

@@ -12,6 +12,7 @@ export interface RunOptions {
   redact: boolean;
   fine?: boolean;
   loopKeep?: number;
+  callsKeep?: number;
 }
 
 /** `now run`: the script's own stdio is untouched; nowls speaks on stderr, once, at the end. */
@@ -27,7 +28,7 @@ export async function runCommand(script: string, args: string[], opts: RunOption
   try {
     result = await runTrial({
       script, args, cwd: opts.cwd, python: opts.python, redact: opts.redact, env: process.env,
-      fine: opts.fine, loopKeep: opts.loopKeep, foreground: true, delegate,
+      fine: opts.fine, loopKeep: opts.loopKeep, callsKeep: opts.callsKeep, foreground: true, delegate,
     });
   } finally {
     conn?.dispose();

@@ -1,6 +1,6 @@
 import { fields, formatDuration, formatTime, shortHash, table } from "../format/text";
 import {
-  countActivations, countRows, countValues, getActivationCounts, getDependencies, getUnknownLines, getValues, getActivations, getDeployment, getEnvironment, getFileAccesses,
+  countActivations, countRows, getElidedCalls, type ElidedCalls, countValues, getActivationCounts, getDependencies, getUnknownLines, getValues, getActivations, getDeployment, getEnvironment, getFileAccesses,
   getModules, getWarnings, type ActivationRow, type FileAccessRow, type TrialRow,
 } from "../store/queries";
 import type { DB } from "../store/database";
@@ -35,7 +35,7 @@ export function showCommand(ref: string | undefined, opts: ShowOptions): void {
     const out: string[] = [summary(db, t)];
     if (opts.modules) out.push(modulesSection(db, t.id));
     if (opts.environment) out.push(environmentSection(db, t.id));
-    if (opts.activations) out.push(activationsSection(getActivations(db, t.id), !!opts.all));
+    if (opts.activations) out.push(activationsSection(getActivations(db, t.id), getElidedCalls(db, t.id), !!opts.all));
     if (opts.files) out.push(filesSection(getFileAccesses(db, t.id)));
     if (opts.values) out.push(valuesSection(db, t));
     if (opts.definitions) out.push(definitionsSection(db, root, t));
@@ -67,6 +67,7 @@ function countsOf(db: DB, trialId: number) {
   return {
     activations: a.activations,
     functions: a.functions,
+    activations_counted_only: a.elided,
     file_accesses: countRows(db, "file_access", trialId),
     modules: countRows(db, "module", trialId),
     environment: countRows(db, "environment", trialId),
@@ -103,7 +104,9 @@ function summary(db: DB, t: TrialRow): string {
   }
   pairs.push([
     "recorded",
-    `${c.activations} activations of ${c.functions} functions (-a), ${c.file_accesses} file accesses (-f), ` +
+    `${c.activations} activations of ${c.functions} functions (-a)` +
+      (c.activations_counted_only ? ` and ${c.activations_counted_only} more counted, not recorded (--calls-keep)` : "") +
+      `, ${c.file_accesses} file accesses (-f), ` +
       `${c.modules} modules (-m), ${c.environment} environment variables (-e)`,
   ]);
   let text = `Trial ${t.id}  ${statusText(t)}  ${formatTime(t.started_at)}  ${formatDuration(t.duration)}\n` + fields(pairs);
@@ -136,8 +139,11 @@ function environmentSection(db: DB, trialId: number): string {
   return `Environment (${env.length} variables, ${redacted} redacted):\n` + env.map((e) => `  ${e.name}=${e.value}\n`).join("");
 }
 
-function activationsSection(acts: ActivationRow[], all: boolean): string {
-  return `Activations (${acts.length}):\n` + indent(renderActivationTree(acts, { collapseRuns: !all }));
+function activationsSection(acts: ActivationRow[], elided: ElidedCalls[], all: boolean): string {
+  let text = `Activations (${acts.length}):\n` + indent(renderActivationTree(acts, { collapseRuns: !all }));
+  // Beyond --calls-keep the tracer counted calls without recording them.
+  for (const e of elided) text += `  … and ${e.count} more call${e.count === 1 ? "" : "s"} of ${e.qualname} (${e.file}), counted, not recorded\n`;
+  return text;
 }
 
 function filesSection(files: FileAccessRow[]): string {

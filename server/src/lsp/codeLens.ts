@@ -15,7 +15,7 @@ export function codeLenses(db: DB, trialId: number, file: string, buffer: string
     .map((d) => {
       const s = stats.get(d.qualname);
       const title = s
-        ? `${s.calls} call${s.calls === 1 ? "" : "s"} · ${formatDuration(s.total)} · trial ${trialId}`
+        ? `${s.calls} call${s.calls === 1 ? "" : "s"}${s.elided ? ` (${s.calls - s.elided} recorded)` : ""} · ${formatDuration(s.total)} · trial ${trialId}`
         : `not called in trial ${trialId}`;
       return { line: d.span.startLine, character: d.span.startColumn, endLine: d.span.startLine, endCharacter: d.span.startColumn, title };
     });

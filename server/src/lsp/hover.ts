@@ -132,11 +132,18 @@ function functionHover(md: Text, h: HoverInput, name: string, defLine: number | 
   }
   if (!groups.length) return false;
   const count = groups.reduce((s, g) => s + g.calls, 0);
+  const recorded = groups.reduce((s, g) => s + g.recorded, 0);
   const total = groups.reduce((s, g) => s + g.total, 0);
   const last = groups[groups.length - 1].last;
   header(md, name, plural(count, "call"), h.trial);
-  md.para(`total ${formatDuration(total)}, mean ${formatDuration(total / count)}`);
-  md.para("Last call:");
+  if (recorded < count) {
+    // Beyond the trial's calls_keep the tracer only counted: times are of the recorded ones.
+    md.para(`the first ${recorded} recorded: total ${formatDuration(total)}, mean ${formatDuration(total / recorded)}`);
+    md.para("Last recorded call:");
+  } else {
+    md.para(`total ${formatDuration(total)}, mean ${formatDuration(total / count)}`);
+    md.para("Last call:");
+  }
   const args = last.args.map(([k, v]) => `${k}=${v}`).join(", ");
   const outcome = last.status === "raised"
     ? `raised ${last.exception_type}: ${last.exception_message ?? ""}`

@@ -24,6 +24,8 @@ export interface RunRequest {
   /** Fine granularity; undefined: the project's .now/config decides. */
   fine?: boolean;
   loopKeep?: number;
+  /** Coarse mode's bound on recorded activations per function; undefined: .now/config decides. */
+  callsKeep?: number;
   env: NodeJS.ProcessEnv;
   /** How often the log is ingested while the script runs. */
   pollMs?: number;
@@ -98,6 +100,7 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     const config = readConfig(root);
     const fine = req.fine ?? config.fine;
     const loopKeep = req.loopKeep ?? config.loop_keep;
+    const callsKeep = req.callsKeep ?? config.calls_keep;
     recoverOrphanTrials(db, root);
     const uuid = randomUUID();
     const trialId = createTrial(db, {
@@ -111,6 +114,7 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
     if (!req.redact) tracerArgs.push("--no-redact");
     if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
+    void callsKeep; // passed once the tracer takes --calls-keep
     tracerArgs.push("--", req.script, ...req.args);
     return supervise(db, trialId, root, uuid, log, python, tracerArgs, req);
   } catch (e) {

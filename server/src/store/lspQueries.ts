@@ -57,12 +57,15 @@ export function countCalls(db: DB, trialId: number, file: string, qualname: stri
   ).get(trialId, file, qualname) as { n: number | null; missing: number };
   if (stored.missing === 0) return stored.n ?? 0;
   return (db.prepare(
-    `SELECT count(*) AS n FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
-      WHERE a.trial_id = ? AND c.file = ? AND c.qualname = ?`,
-  ).get(trialId, file, qualname) as { n: number }).n;
+    `SELECT (SELECT count(*) FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+              WHERE a.trial_id = @t AND c.file = @f AND c.qualname = @q)
+          + (SELECT coalesce(sum(elided), 0) FROM code WHERE trial_id = @t AND file = @f AND qualname = @q) AS n`,
+  ).get({ t: trialId, f: file, q: qualname }) as { n: number }).n;
 }
 
-export interface CallSummary { file: string; qualname: string; line: number; calls: number; total: number; last: FunctionCallRow }
+/** `calls` counts every activation; `recorded` those with a row (the rest were beyond the
+ *  trial's calls_keep: counted by the tracer only), which `total` is the duration of. */
+export interface CallSummary { file: string; qualname: string; line: number; calls: number; recorded: number; total: number; last: FunctionCallRow }
 
 /**
  * Activations of the functions named `name` in a trial, grouped by definition: how many,
@@ -70,22 +73,24 @@ export interface CallSummary { file: string; qualname: string; line: number; cal
  */
 export function callSummaries(db: DB, trialId: number, name: string, where?: { file: string; line?: number }): CallSummary[] {
   const groups = db.prepare(
-    `SELECT c.file, c.qualname, c.line, count(*) AS calls, coalesce(sum(a.finish - a.start), 0) AS total, max(a.id) AS last
+    `SELECT c.file, c.qualname, c.line, count(*) AS recorded, coalesce(sum(a.finish - a.start), 0) AS total, max(a.id) AS last,
+            (SELECT coalesce(sum(e.elided), 0) FROM code e
+              WHERE e.trial_id = @trial AND e.file = c.file AND e.qualname = c.qualname AND e.line = c.line) AS elided
        FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
       WHERE a.trial_id = @trial AND c.name = @name
         AND (@file IS NULL OR c.file = @file) AND (@line IS NULL OR c.line = @line)
       GROUP BY c.file, c.qualname, c.line ORDER BY last`,
   ).all({ trial: trialId, name, file: where?.file ?? null, line: where?.line ?? null }) as
-    { file: string; qualname: string; line: number; calls: number; total: number; last: number }[];
+    { file: string; qualname: string; line: number; recorded: number; elided: number; total: number; last: number }[];
   const one = db.prepare(
     `SELECT c.file, c.qualname, c.line, a.finish - a.start AS duration, a.status, a.args, a.return_value,
             a.exception_type, a.exception_message
        FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
       WHERE a.trial_id = ? AND a.id = ?`,
   );
-  return groups.map((g) => {
+  return groups.map(({ elided, ...g }) => {
     const r = one.get(trialId, g.last) as Omit<FunctionCallRow, "args"> & { args: string };
-    return { ...g, last: { ...r, args: JSON.parse(r.args) } };
+    return { ...g, calls: g.recorded + elided, last: { ...r, args: JSON.parse(r.args) } };
   });
 }
 
@@ -130,17 +135,23 @@ export function lastValuesOfFile(db: DB, trialId: number, file: string): LastVal
   return [...byKey.values()].sort((x, y) => x.line - y.line);
 }
 
-export interface FunctionStats { qualname: string; calls: number; total: number }
+/** `calls`: every activation; `elided`: those beyond calls_keep (counted only), which
+ *  `total` (the duration) leaves out. */
+export interface FunctionStats { qualname: string; calls: number; elided: number; total: number }
 
 /** Per function (qualname) of a file in a trial: activations and their total duration. */
 export function functionStats(db: DB, trialId: number, file: string): FunctionStats[] {
   const stored = db.prepare(
-    `SELECT qualname, sum(calls) AS calls, sum(total) AS total, count(*) - count(calls) AS missing
+    `SELECT qualname, sum(calls) AS calls, sum(elided) AS elided, sum(total) AS total, count(*) - count(calls) AS missing
        FROM code WHERE trial_id = ? AND file = ? AND kind <> 'module' GROUP BY qualname`,
   ).all(trialId, file) as (FunctionStats & { missing: number })[];
   if (stored.every((r) => r.missing === 0)) return stored.filter((r) => r.calls > 0).map(({ missing: _m, ...r }) => r);
   return db.prepare(
-    `SELECT c.qualname AS qualname, count(*) AS calls, coalesce(sum(a.finish - a.start), 0) AS total
+    `SELECT c.qualname AS qualname, count(*) + (SELECT coalesce(sum(e.elided), 0) FROM code e
+              WHERE e.trial_id = c.trial_id AND e.file = c.file AND e.qualname = c.qualname) AS calls,
+            (SELECT coalesce(sum(e.elided), 0) FROM code e
+              WHERE e.trial_id = c.trial_id AND e.file = c.file AND e.qualname = c.qualname) AS elided,
+            coalesce(sum(a.finish - a.start), 0) AS total
        FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
       WHERE a.trial_id = ? AND c.file = ? AND c.kind <> 'module' GROUP BY c.qualname`,
   ).all(trialId, file) as FunctionStats[];

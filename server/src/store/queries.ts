@@ -125,12 +125,24 @@ export function getActivations(db: DB, trialId: number): ActivationRow[] {
   return rows.map((r) => ({ ...r, args: JSON.parse(r.args) }));
 }
 
-export interface ActivationCounts { activations: number; functions: number }
+/** `activations`: recorded ones; `elided`: those beyond calls_keep, counted only. */
+export interface ActivationCounts { activations: number; functions: number; elided: number }
 
 export function countActivations(db: DB, trialId: number): ActivationCounts {
   return db.prepare(
-    `SELECT count(*) AS activations, count(DISTINCT code_id) AS functions FROM activation WHERE trial_id = ?`,
-  ).get(trialId) as ActivationCounts;
+    `SELECT count(*) AS activations, count(DISTINCT code_id) AS functions,
+            (SELECT coalesce(sum(elided), 0) FROM code WHERE trial_id = @t) AS elided
+       FROM activation WHERE trial_id = @t`,
+  ).get({ t: trialId }) as ActivationCounts;
+}
+
+export interface ElidedCalls { code_id: number; file: string; qualname: string; count: number }
+
+/** Per code object, the activations beyond the trial's calls_keep (counted, not recorded). */
+export function getElidedCalls(db: DB, trialId: number): ElidedCalls[] {
+  return db.prepare(
+    `SELECT id AS code_id, file, qualname, elided AS count FROM code WHERE trial_id = ? AND elided > 0 ORDER BY id`,
+  ).all(trialId) as ElidedCalls[];
 }
 
 export interface FileAccessRow {
@@ -169,10 +181,14 @@ export function integrityCheck(db: DB): string {
 /** Activations per function ("file:qualname" → count). */
 export function getActivationCounts(db: DB, trialId: number): Map<string, number> {
   const rows = db.prepare(
-    `SELECT c.file || ':' || c.qualname AS fn, count(*) AS n
-       FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
-      WHERE a.trial_id = ? GROUP BY fn`,
-  ).all(trialId) as { fn: string; n: number }[];
+    `SELECT fn, sum(n) AS n FROM (
+       SELECT c.file || ':' || c.qualname AS fn, count(*) AS n
+         FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+        WHERE a.trial_id = @t GROUP BY fn
+       UNION ALL
+       SELECT file || ':' || qualname AS fn, elided AS n FROM code WHERE trial_id = @t AND elided > 0)
+      GROUP BY fn`,
+  ).all({ t: trialId }) as { fn: string; n: number }[];
   return new Map(rows.map((r) => [r.fn, r.n]));
 }
 

@@ -1,8 +1,10 @@
 -- The nowls store: one SQLite database per project, <root>/.now/db.sqlite, in WAL mode.
 --
 -- This file is the whole current schema; a new store is created from it and stamped with
--- PRAGMA user_version = 1. An older store is brought forward by the steps in
+-- PRAGMA user_version = 2. An older store is brought forward by the steps in
 -- migrations.ts (forward only); a store with a higher version than this file is refused.
+-- History: 1, the first; 2, code.elided (coarse mode records the first calls_keep
+-- activations of each code object and counts the rest).
 --
 -- Contents (scripts, modules, accessed files) are not here: they are blobs in
 -- .now/content/, named by the SHA-256 hashes these tables hold.
@@ -91,7 +93,10 @@ CREATE TABLE code (
                                                    -- coroutine | async_generator
   calls          INTEGER,                          -- activations, counted when the trial
   total          REAL,                             -- ends (NULL before): hover and lenses
-                                                   -- read them instead of scanning
+                                                   -- read them instead of scanning; calls
+                                                   -- includes the elided ones, total not
+  elided         INTEGER NOT NULL DEFAULT 0,       -- activations after the first calls_keep:
+                                                   -- counted by the tracer, no activation row
   PRIMARY KEY (trial_id, id)
 ) WITHOUT ROWID;
 

@@ -95,8 +95,9 @@ export class TrialWriter {
                 WHERE trial_id = ? AND source_kind = 'value' AND source_id = ?`),
       unknown: p(`INSERT OR REPLACE INTO unknown_line VALUES (?, ?, ?, ?)`),
       warnCount: p(`SELECT count(*) AS n FROM trial_warning WHERE trial_id = ?`),
-      zeroCounts: p(`UPDATE code SET calls = 0, total = 0 WHERE trial_id = ?`),
-      counts: p(`UPDATE code SET calls = s.n, total = s.t
+      zeroCounts: p(`UPDATE code SET calls = elided, total = 0 WHERE trial_id = ?`),
+      callsElided: p(`UPDATE code SET elided = elided + ? WHERE trial_id = ? AND id = ?`),
+      counts: p(`UPDATE code SET calls = s.n + code.elided, total = s.t
                    FROM (SELECT code_id, count(*) AS n, coalesce(sum(finish - start), 0) AS t
                            FROM activation WHERE trial_id = ? GROUP BY code_id) AS s
                   WHERE code.trial_id = ? AND code.id = s.code_id`),
@@ -232,6 +233,9 @@ export class TrialWriter {
         break;
       case "unknown":
         this.s.unknown.run(id, e.act, e.line, e.reason);
+        break;
+      case "calls_elided":
+        this.s.callsElided.run(e.count, id, e.code);
         break;
       case "output":
         this.s.output.run(e.stdout, e.stderr, id);

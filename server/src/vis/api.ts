@@ -17,8 +17,7 @@ import { lastValuesOfFile } from "../store/lspQueries";
 import { listTags, notesOf, tagsOf } from "../store/management";
 import {
   countActivations, countValues, getActivations, getDeployment, getEnvironment, getFileAccesses, getModules, getWarnings, listTrials,
-  type TrialRow,
-} from "../store/queries";
+  type TrialRow, getElidedCalls } from "../store/queries";
 import { diffTrials } from "../trials/diff";
 import { trialFiles } from "../trials/files";
 import { historyNodes, renderHistoryDot } from "../trials/history";
@@ -101,7 +100,9 @@ function summary(ctx: ApiContext, t: TrialRow) {
 }
 
 function activations(ctx: ApiContext, t: TrialRow, expand: string[] | null) {
-  return activationGraph(getActivations(ctx.db, t.id), expand);
+  // Calls beyond the trial's calls_keep were counted, not recorded: the page names them.
+  const elided = getElidedCalls(ctx.db, t.id).map((e) => ({ qualname: e.qualname, count: e.count }));
+  return { ...activationGraph(getActivations(ctx.db, t.id), expand), elided };
 }
 
 /** Above this many nodes the dataflow graph is folded by activation depth. */
