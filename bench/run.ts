@@ -11,7 +11,9 @@
 // and trivial (the fixed start-up), runs alternating, medians of wall and of CPU
 // (user+sys of the child, read by a small host-Python wrapper), and prints the ratios;
 // with two cores, also the second against the first.
-//   node dist/bench/run.js --cores settrace,sysmon [--python PATH] [--runs N] [--scripts a,b]
+// `--calls-keep K` is passed to the tracer (default 1000, as the server passes it; 0: every
+// activation recorded, as before issue 8's bounded activation storage; fine mode ignores it).
+//   node dist/bench/run.js --cores settrace,sysmon [--python PATH] [--runs N] [--scripts a,b] [--calls-keep K]
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -27,6 +29,7 @@ const flag = (name: string): string | undefined => {
 const PYTHON = flag("--python") || process.env.NOW_PYTHON || "python3";
 const RUNS = Number(flag("--runs") || 7);
 const CORES = flag("--cores");
+const CALLS_KEEP = flag("--calls-keep") || "1000";
 
 function time(cmd: string, args: string[], cwd: string): number {
   const start = process.hrtime.bigint();
@@ -141,7 +144,7 @@ function benchCores(cores: string[]) {
   const version = spawnSync(PYTHON, ["--version"], { encoding: "utf8" }).stdout.trim();
   const traced = (script: string, core: string, fine: boolean): Cell => {
     if (fs.existsSync(log)) fs.unlinkSync(log);
-    const args = [PYTHON, TRACER, "--root", dir, "--log", log, ...(fine ? ["--fine"] : []), "--", script];
+    const args = [PYTHON, TRACER, "--root", dir, "--log", log, "--calls-keep", CALLS_KEEP, ...(fine ? ["--fine"] : []), "--", script];
     const cell = timed(args, dir, { ...env, NOW_TRACER_CORE: core });
     const header = JSON.parse(fs.readFileSync(log, "utf8").split("\n", 1)[0]);
     if (header.core !== core) throw new Error(`asked for ${core}, the tracer ran ${header.core} (${header.core_reason})`);
@@ -149,7 +152,7 @@ function benchCores(cores: string[]) {
     return cell;
   };
   console.log(`tracer alone vs plain ${PYTHON} (${version}), median of ${RUNS} alternating runs, ${os.cpus().length} CPUs`);
-  console.log("wall seconds (CPU seconds, user+sys); ratio = traced / plain");
+  console.log(`wall seconds (CPU seconds, user+sys); ratio = traced / plain; --calls-keep ${CALLS_KEEP}`);
   const rows: Record<string, Record<string, Cell>> = {};
   for (const name of names) {
     const script = `${name}.py`;

@@ -64,7 +64,8 @@ class SysmonCore:
         self._state = [False]
         # id(code) -> the project's code objects. Fine mode: the code object.
         # Coarse mode: [code, activations recorded, not recorded, recorded ones
-        # live (in self.frames), local events on, generator/coroutine]
+        # live (in self.frames), local events on, generator/coroutine, either of
+        # the last two]
         self._codes: dict = {}
         self._started = False
 
@@ -191,34 +192,34 @@ class SysmonCore:
                 old[2][3] -= 1  # a stale entry (a generator closed unseen)
             frames[id(frame)] = (act, code, c)
 
-        def over_cap(code, c):
-            # --calls-keep: this activation is counted, not recorded. A stale
-            # entry at a generator frame's address (one closed unseen) must not
-            # take its yields. Once no recorded activation of the code is live,
-            # its local events go off: its returns, yields and resumes cost nothing.
-            if c[5]:
-                e = frames.pop(id(getframe(2)), None)
-                if e is not None:
-                    e[2][3] -= 1
-            c[2] += 1
-            if c[4] and not c[3]:
-                c[4] = False
-                set_local(tid, code, 0)
-
         def py_start(code, offset):
             c = codes.get(id(code))
             if c is not None and c[0] is code:
-                # the hot path: start_activation inlined
-                if not state[0]:
-                    return None
                 if c[1] >= keep:
-                    if c[5] or c[4] and not c[3]:
-                        try:
-                            over_cap(code, c)
-                        except Exception as err:
-                            failed(err)
-                    else:
-                        c[2] += 1
+                    # --calls-keep: this activation is counted, not recorded (the
+                    # hottest path of all: kept short). A stale entry at a generator
+                    # frame's address (one closed unseen) must not take its yields.
+                    # Once no recorded activation of the code is live, its local
+                    # events go off: its returns, yields and resumes cost nothing.
+                    c[2] += 1
+                    if c[6]:  # a generator, or local events still on
+                        if c[5]:
+                            try:
+                                e = frames.pop(id(getframe(1)), None)
+                                if e is not None:
+                                    e[2][3] -= 1
+                            except Exception as err:
+                                failed(err)
+                        if c[4] and not c[3]:
+                            c[4] = False
+                            c[6] = c[5]
+                            try:
+                                set_local(tid, code, 0)
+                            except Exception as err:
+                                failed(err)
+                    return None
+                # the hot path of recorded activations: start_activation inlined
+                if not state[0]:
                     return None
                 try:
                     frame = getframe(1)
@@ -264,7 +265,7 @@ class SysmonCore:
             if not state[0]:
                 return None
             try:
-                codes[id(code)] = c = [code, 0, 0, 0, True, bool(code.co_flags & GEN)]
+                codes[id(code)] = c = [code, 0, 0, 0, True, bool(code.co_flags & GEN), True]
                 set_local(tid, code, LOCAL)
                 start_activation(getframe(1), code, c)
             except Exception as err:

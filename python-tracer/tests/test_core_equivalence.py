@@ -391,11 +391,11 @@ CAPPED = {
                     vals.append(await fetch(k))
                 return vals
 
-            print(fib(7), [capped(i) for i in range(6)])
-            outs = [list(outer(k)) for k in range(5)]
-            gens = [counter(4) for _ in range(5)]
-            firsts = [next(g) for g in gens]
-            sent = [g.send(1) for g in gens]
+            print(fib(7), [capped(a1) for a1 in range(6)])
+            outs = [list(outer(a2)) for a2 in range(5)]
+            gens = [counter(4) for a3 in range(5)]
+            firsts = [next(a4) for a4 in gens]
+            sent = [a5.send(1) for a5 in gens]
             for g in gens:
                 g.close()
             for k in range(5):
@@ -412,13 +412,13 @@ CAPPED = {
                         raise KeyError(k)
                 except KeyError:
                     pass
-            print(outs, firsts, sent, [safe(j) for j in range(6)])
+            print(outs, firsts, sent, [safe(a6) for a6 in range(6)])
             for i in range(3):
                 try:
                     middle(i + 2)
                 except ValueError:
                     pass
-            print([reader(i) for i in range(5)])
+            print([reader(a7) for a7 in range(5)])
             out = []
             for k in range(4):
                 t = threading.Thread(target=work, args=(out, k))
@@ -429,7 +429,7 @@ CAPPED = {
             for _ in range(8):
                 for x in stale(10):
                     break
-            print([x for x in counter(3)])
+            print([a8 for a8 in counter(3)])
         """,
         "in.txt": "hello\n",
     },
