@@ -253,6 +253,22 @@ test("the interpreter: --python, then NOW_PYTHON, then the project's .venv, then
   assert.equal(json(now(["show", "--json"], { cwd: dir })).trial.python, real);
 });
 
+test("--calls-keep bounds the recorded activations per function; 0 records all; a bad value is one line", () => {
+  const dir = project({ "m.py": "def f(i):\n    return i\n\nfor i in range(10):\n    f(i)\n" });
+  const counts = () => json(now(["show", "--json"], { cwd: dir })).counts;
+  assert.equal(now(["run", "--calls-keep", "4", "m.py"], { cwd: dir }).status, 0);
+  assert.deepEqual([counts().activations, counts().activations_counted_only], [5, 6]);
+  assert.match(now(["show", "-a"], { cwd: dir }).stdout, /… and 6 more calls of f \(m\.py\), counted, not recorded/);
+  assert.equal(now(["run", "--calls-keep", "0", "m.py"], { cwd: dir }).status, 0);
+  assert.deepEqual([counts().activations, counts().activations_counted_only], [11, 0]);
+  for (const bad of ["-1", "many", "1.5"]) {
+    const r = now(["run", "--calls-keep", bad, "m.py"], { cwd: dir });
+    assert.equal(r.status, 2, bad);
+    assert.match(r.stderr, /^now: --calls-keep must be a whole number, 0 \(record every activation\) or more\n$/, bad);
+  }
+  assert.equal(json(now(["list", "--json"], { cwd: dir })).length, 2, "nothing recorded for a bad value");
+});
+
 test(".now/config makes fine the project's default; --coarse overrides; a bad config is one line", () => {
   const dir = project({ "m.py": "x = 1\ny = x + 1\n" });
   fs.mkdirSync(path.join(dir, ".now"));

@@ -114,7 +114,7 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
     if (!req.redact) tracerArgs.push("--no-redact");
     if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
-    void callsKeep; // passed once the tracer takes --calls-keep
+    else tracerArgs.push("--calls-keep", String(callsKeep));
     tracerArgs.push("--", req.script, ...req.args);
     return supervise(db, trialId, root, uuid, log, python, tracerArgs, req);
   } catch (e) {
