@@ -48,9 +48,9 @@ describe("now vis", () => {
     dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nowls-vis-")), "demo");
     const demo = now(["demo", dir], { cwd: os.tmpdir() });
     assert.equal(demo.status, 0, demo.stderr);
-    // Trial 3: more than 5 000 activations.
+    // Trial 3: more than 5 000 activations, every one recorded (--calls-keep 0).
     fs.copyFileSync(path.join(REPO, "test", "fixtures", "vis", "many_calls.py"), path.join(dir, "many_calls.py"));
-    const big = now(["run", "many_calls.py"], { cwd: dir });
+    const big = now(["run", "--calls-keep", "0", "many_calls.py"], { cwd: dir });
     assert.equal(big.status, 0, big.stderr);
     const r = now(["vis"], { cwd: dir });
     assert.equal(r.status, 0, r.stderr);
