@@ -58,14 +58,13 @@ class SysmonCore:
         self._is_project = is_project
         self._warn = warn
         self.tool_id = tool_id
-        # id(frame) -> (activation, code, code entry); fine mode: [activation, code, fine state]
+        # id(frame) -> (activation, code); fine mode: [activation, code, fine state]
         self.frames: dict = {}
         self.thread_parents: dict = {}
         self._state = [False]
         # id(code) -> the project's code objects. Fine mode: the code object.
-        # Coarse mode: [code, activations recorded, not recorded, recorded ones
-        # live (in self.frames), local events on, generator/coroutine, either of
-        # the last two]
+        # Coarse mode: [code, activations recorded, not recorded, (unused),
+        # local events on, generator/coroutine, either of the last two]
         self._codes: dict = {}
         self._started = False
 
@@ -186,11 +185,14 @@ class SysmonCore:
                 parent = thread_parents.get(id(current_thread()))
             c[1] += 1
             act = on_call(frame, parent)
-            c[3] += 1
-            old = frames.get(id(frame))
-            if old is not None:
-                old[2][3] -= 1  # a stale entry (a generator closed unseen)
-            frames[id(frame)] = (act, code, c)
+            frames[id(frame)] = (act, code)
+
+        def live(code):
+            """Is a recorded activation of code still in the frame table?"""
+            for e in list(frames.values()):
+                if e[1] is code:
+                    return True
+            return False
 
         def py_start(code, offset):
             c = codes.get(id(code))
@@ -199,24 +201,20 @@ class SysmonCore:
                     # --calls-keep: this activation is counted, not recorded (the
                     # hottest path of all: kept short). A stale entry at a generator
                     # frame's address (one closed unseen) must not take its yields.
-                    # Once no recorded activation of the code is live, its local
-                    # events go off: its returns, yields and resumes cost nothing.
+                    # Once no recorded activation of the code is live (looked at the
+                    # first time and every 64th), its local events go off: its
+                    # returns, yields and resumes cost nothing from then on.
                     c[2] += 1
                     if c[6]:  # a generator, or local events still on
-                        if c[5]:
-                            try:
-                                e = frames.pop(id(getframe(1)), None)
-                                if e is not None:
-                                    e[2][3] -= 1
-                            except Exception as err:
-                                failed(err)
-                        if c[4] and not c[3]:
-                            c[4] = False
-                            c[6] = c[5]
-                            try:
+                        try:
+                            if c[5]:
+                                frames.pop(id(getframe(1)), None)
+                            if c[4] and c[2] & 63 == 1 and not live(code):
+                                c[4] = False
+                                c[6] = c[5]
                                 set_local(tid, code, 0)
-                            except Exception as err:
-                                failed(err)
+                        except Exception as err:
+                            failed(err)
                     return None
                 # the hot path of recorded activations: start_activation inlined
                 if not state[0]:
@@ -234,12 +232,7 @@ class SysmonCore:
                     if parent is None and thread_parents:
                         parent = thread_parents.get(id(current_thread()))
                     c[1] += 1
-                    act = on_call(frame, parent)
-                    c[3] += 1
-                    old = frames.get(id(frame))
-                    if old is not None:
-                        old[2][3] -= 1  # a stale entry (a generator closed unseen)
-                    frames[id(frame)] = (act, code, c)
+                    frames[id(frame)] = (on_call(frame, parent), code)
                 except Exception as err:
                     failed(err)
                 return None
@@ -265,7 +258,7 @@ class SysmonCore:
             if not state[0]:
                 return None
             try:
-                codes[id(code)] = c = [code, 0, 0, 0, True, bool(code.co_flags & GEN), True]
+                codes[id(code)] = c = [code, 0, 0, None, True, bool(code.co_flags & GEN), True]
                 set_local(tid, code, LOCAL)
                 start_activation(getframe(1), code, c)
             except Exception as err:
@@ -275,20 +268,16 @@ class SysmonCore:
         def py_return(code, offset, value):
             try:
                 e = frames.pop(id(getframe(1)), None)
-                if e is not None:
-                    e[2][3] -= 1
-                    if e[1] is code and state[0]:
-                        on_return(e[0], value)
+                if e is not None and e[1] is code and state[0]:
+                    on_return(e[0], value)
             except Exception as err:
                 failed(err)
 
         def py_unwind(code, offset, exc):
             try:
                 e = frames.pop(id(getframe(1)), None)
-                if e is not None:
-                    e[2][3] -= 1
-                    if e[1] is code and state[0]:
-                        on_raise(e[0], exc)
+                if e is not None and e[1] is code and state[0]:
+                    on_raise(e[0], exc)
             except Exception as err:
                 failed(err)
 
@@ -318,7 +307,6 @@ class SysmonCore:
                 # (settrace sees a first `call` there)
                 if e is not None:
                     frames.pop(id(frame), None)
-                    e[2][3] -= 1
                 c[2] += 1
             # else: an unrecorded generator resuming, no event
 
