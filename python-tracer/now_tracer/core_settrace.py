@@ -40,6 +40,11 @@ has no such frame: its parent is the activation that called Thread.start()
 (seen through the `call` event of threading.Thread.start, the one library
 frame the global trace function looks at).
 
+Coarse mode with --calls-keep K: past a code object's first K activations,
+the global trace function only counts a call and returns None (no local trace
+function); a call event of such a generator at a resume point is ignored.
+Fine mode ignores K.
+
 Errors in the tracer never leave a trace function (CPython would silently
 switch tracing off): they become one `warning` each. A KeyboardInterrupt
 delivered while the tracer's own code runs cannot be held back (CPython checks

@@ -24,6 +24,11 @@ in the settrace core. sys.monitoring is process-wide: callbacks come from every
 thread, including threads started with `_thread` directly (settrace only sees
 threading's threads; such threads' activations get parent null).
 
+Coarse mode with --calls-keep K: past a code object's first K activations,
+PY_START only counts (calls_elided, written by the trial at exit); once no
+recorded activation of that code is in the frame table, its local events go
+off (README, "Bounded activations"). Fine mode ignores K.
+
 Fine mode (_build_fine) adds, per project code object, LINE (when its
 activations need line events) and JUMP (for settrace's extra line event on a
 backward jump within one line), and uses RAISE as settrace's `exception`.
