@@ -118,6 +118,15 @@ class SysmonCore:
         """[(code, activations not recorded)] for the code objects over their cap."""
         return [(c[0], c[2]) for c in list(self._codes.values()) if isinstance(c, list) and c[2]]
 
+    def thread_starting(self, frame, thread_parents) -> None:
+        """`frame` runs Thread.start: the thread's first project activation will have
+        as parent the activation that called it."""
+        t = frame.f_locals.get("self")
+        if t is not None:
+            act = self.current_activation(frame.f_back)
+            if act is not None:
+                thread_parents[id(t)] = act
+
     def current_activation(self, frame):
         return innermost_activation(self.frames, frame)
 
@@ -248,12 +257,7 @@ class SysmonCore:
                 if code is _THREAD_START_CODE:
                     if state[0]:
                         try:
-                            frame = getframe(1)
-                            t = frame.f_locals.get("self")
-                            if t is not None:
-                                act = core.current_activation(frame.f_back)
-                                if act is not None:
-                                    thread_parents[id(t)] = act
+                            core.thread_starting(getframe(1), thread_parents)
                         except Exception as err:
                             failed(err)
                     return None
@@ -462,12 +466,7 @@ class SysmonCore:
                 if code is _THREAD_START_CODE:
                     if state[0]:
                         try:
-                            frame = getframe(1)
-                            t = frame.f_locals.get("self")
-                            if t is not None:
-                                act = core.current_activation(frame.f_back)
-                                if act is not None:
-                                    thread_parents[id(t)] = act
+                            core.thread_starting(getframe(1), thread_parents)
                         except Exception as err:
                             failed(err)
                     return None
