@@ -84,16 +84,22 @@ _THREADING_FILE = _THREAD_START_CODE.co_filename
 _THREADING = 2  # file-flag value: not traced, but watch Thread.start there
 
 
-def innermost_activation(frames, frame):
-    """The activation of the nearest frame down the stack that a core knows, or None.
+def innermost_entry(frames, frame):
+    """The entry of the nearest frame down the stack that a core knows, or None.
     `frames` maps id(frame) to an entry [activation, code, …]; the code check keeps a
     reused id from passing for a known frame."""
     while frame is not None:
         e = frames.get(id(frame))
         if e is not None and e[1] is frame.f_code:
-            return e[0]
+            return e
         frame = frame.f_back
     return None
+
+
+def innermost_activation(frames, frame):
+    """The activation of the nearest frame down the stack that a core knows, or None."""
+    e = innermost_entry(frames, frame)
+    return None if e is None else e[0]
 
 
 def file_flag(is_project, filename, failed):
@@ -190,14 +196,9 @@ class SettraceCore:
     def note_file(self, frame, access) -> None:
         """Fine mode: a file access opened while `frame` (or the nearest project
         frame under it) runs belongs to that activation's current statement."""
-        frames = self.frames
-        while frame is not None:
-            e = frames.get(id(frame))
-            if e is not None and e[1] is frame.f_code:
-                if len(e) > 6:
-                    self.fine.note_file(e[6], access)
-                return
-            frame = frame.f_back
+        e = innermost_entry(self.frames, frame)
+        if e is not None and len(e) > 6:
+            self.fine.note_file(e[6], access)
 
     # -- the trace functions -----------------------------------------------------
     def _build(self):

@@ -45,7 +45,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation
+from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation, innermost_entry
 from now_tracer.core_settrace import _CodeMeta as _META
 
 _MON = getattr(sys, "monitoring", None)
@@ -133,14 +133,9 @@ class SysmonCore:
     def note_file(self, frame, access) -> None:
         """Fine mode: a file access opened while `frame` (or the nearest project
         frame under it) runs belongs to that activation's current statement."""
-        frames = self.frames
-        while frame is not None:
-            e = frames.get(id(frame))
-            if e is not None and e[1] is frame.f_code:
-                if len(e) > 2:
-                    self.fine.note_file(e[2], access)
-                return
-            frame = frame.f_back
+        e = innermost_entry(self.frames, frame)
+        if e is not None and len(e) > 2:
+            self.fine.note_file(e[2], access)
 
     # -- callbacks -------------------------------------------------------------------
     @staticmethod
