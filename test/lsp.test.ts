@@ -335,3 +335,31 @@ test("now lsp: plain-text hovers; trials the daemon sees are announced", async (
     daemon.kill("SIGTERM");
   }
 });
+
+test("now lsp: a function called beyond --calls-keep: hover and code lens count every call, time the recorded ones", async () => {
+  const dir = tempProject("nowls-lsp-bounded-");
+  const src = "def f(i):\n    return i * 2\n\n\nfor i in range(10):\n    f(i)\n";
+  fs.writeFileSync(path.join(dir, "m.py"), src);
+  assert.equal(now(["run", "--calls-keep", "4", "m.py"], { cwd: dir }).status, 0);
+  const server = startServer(dir);
+  try {
+    await server.conn.sendRequest("initialize", {
+      processId: process.pid, rootUri: null, workspaceFolders: [{ uri: pathToFileURL(dir).href, name: "p" }],
+      capabilities: { textDocument: { hover: { contentFormat: ["plaintext"] } } },
+    });
+    await server.conn.sendNotification("initialized", {});
+    const uri = pathToFileURL(path.join(dir, "m.py")).href;
+    await server.conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text: src } });
+    const h: any = await server.conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line: 0, character: 4 } });
+    const text: string = h.contents.value;
+    assert.match(text, /^f — 10 calls in trial 1/m);
+    assert.match(text, /^the first 4 recorded: total .*, mean /m);
+    assert.match(text, /^Last recorded call:/m);
+    assert.match(text, /^ *f\(i=3\)\n *→ 6$/m, "the last recorded call is the fourth");
+    const lenses: any[] = await server.conn.sendRequest("textDocument/codeLens", { textDocument: { uri } });
+    const titles = lenses.map((l) => l.command?.title ?? "");
+    assert.ok(titles.some((t) => /^10 calls \(4 recorded\) · /.test(t)), titles.join(" | "));
+  } finally {
+    await server.stop();
+  }
+});
