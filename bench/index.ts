@@ -14,6 +14,7 @@ import path from "path";
 import { AnalysedDocument, type ContentChange } from "../server/src/index/document";
 import { indexProject } from "../server/src/index/projectIndex";
 import { isIndexError } from "../server/src/index/types";
+import { rng } from "../test/helpers";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -22,15 +23,6 @@ const arg = (name: string, dflt: number) => {
 const EDITS = arg("--edits", 300);
 const FILES = arg("--files", 1000);
 
-/** A deterministic PRNG, so every run edits the same places. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Python that looks like a research script: imports, constants, classes, functions, calls. */
 function generate(lines: number, seed: number): string {

@@ -98,3 +98,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 15000
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A deterministic PRNG (mulberry32): the same seed gives the same edits, so a run can be replayed. */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -17,7 +17,7 @@ import { createParser } from "../server/src/index/parser";
 import { indexFile, indexProject } from "../server/src/index/projectIndex";
 import { LineIndex } from "../server/src/index/syntax";
 import { isIndexError, type FileIndex, type IndexResult } from "../server/src/index/types";
-import { matchesExpected, PYTHON, REPO } from "./helpers";
+import { matchesExpected, PYTHON, REPO, rng } from "./helpers";
 
 const FIXTURES = path.join(REPO, "test", "fixtures", "index");
 const parser = createParser();
@@ -242,15 +242,6 @@ test("incremental edits with CRLF line endings", () => {
   assert.deepEqual(doc.index, fresh(doc.text));
 });
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SNIPPETS = [
   "x", "\n", "    ", "def g(a, *b):\n    return h(a)\n", "class K(object):\n    pass\n", "(", ")", ":", "\"", "'''",
