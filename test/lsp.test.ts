@@ -297,6 +297,19 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
   }
 });
 
+/** Initializes `server` for `dir` as a plain-text client and opens `file`; returns its URI and text. */
+async function openPlain(server: Server, dir: string, file: string): Promise<{ uri: string; text: string }> {
+  await server.conn.sendRequest("initialize", {
+    processId: process.pid, rootUri: null, workspaceFolders: [{ uri: pathToFileURL(dir).href, name: path.basename(dir) }],
+    capabilities: { textDocument: { hover: { contentFormat: ["plaintext"] } } },
+  });
+  await server.conn.sendNotification("initialized", {});
+  const uri = pathToFileURL(path.join(dir, file)).href;
+  const text = fs.readFileSync(path.join(dir, file), "utf8");
+  await server.conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text } });
+  return { uri, text };
+}
+
 test("now lsp: plain-text hovers; trials the daemon sees are announced", async () => {
   const dir = path.join(tempProject("nowls-lsp-"), "demo");
   assert.equal(now(["demo", dir], { cwd: os.tmpdir() }).status, 0);
@@ -309,14 +322,7 @@ test("now lsp: plain-text hovers; trials the daemon sees are announced", async (
   const clients = async () => ((await probe!.sendRequest("daemon/status")) as { clients: number }).clients;
   const server = startServer(dir);
   try {
-    await server.conn.sendRequest("initialize", {
-      processId: process.pid, rootUri: null, workspaceFolders: [{ uri: pathToFileURL(dir).href, name: "demo" }],
-      capabilities: { textDocument: { hover: { contentFormat: ["plaintext"] } } },
-    });
-    await server.conn.sendNotification("initialized", {});
-    const uri = pathToFileURL(path.join(dir, "precipitation.py")).href;
-    const text = fs.readFileSync(path.join(dir, "precipitation.py"), "utf8");
-    await server.conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text } });
+    const { uri, text } = await openPlain(server, dir, "precipitation.py");
     const line = text.split("\n").indexOf("def to_unit(values, unit):");
     const h: any = await server.conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line, character: 6 } });
     assert.equal(h.contents.kind, "plaintext");
@@ -343,13 +349,7 @@ test("now lsp: a function called beyond --calls-keep: hover and code lens count 
   assert.equal(now(["run", "--calls-keep", "4", "m.py"], { cwd: dir }).status, 0);
   const server = startServer(dir);
   try {
-    await server.conn.sendRequest("initialize", {
-      processId: process.pid, rootUri: null, workspaceFolders: [{ uri: pathToFileURL(dir).href, name: "p" }],
-      capabilities: { textDocument: { hover: { contentFormat: ["plaintext"] } } },
-    });
-    await server.conn.sendNotification("initialized", {});
-    const uri = pathToFileURL(path.join(dir, "m.py")).href;
-    await server.conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text: src } });
+    const { uri } = await openPlain(server, dir, "m.py");
     const h: any = await server.conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line: 0, character: 4 } });
     const text: string = h.contents.value;
     assert.match(text, /^f — 10 calls in trial 1/m);
