@@ -90,6 +90,22 @@ export function requireTool(t: { skip: (msg: string) => void }, cmd: string): bo
   return false;
 }
 
+const rootProblems = new Map<string, string | null>();
+/** A Debian root of scripts/debian-root (`trixie`: Python 3.13, Neovim 0.10; `forky`: Neovim
+ *  0.12), built on first use and cached; like requireTool, a skip without it, a failure
+ *  under CI=true. */
+export function requireDebianRoot(t: { skip: (msg: string) => void }, suite: string): boolean {
+  if (!rootProblems.has(suite)) {
+    const r = spawnSync(path.join(REPO, "scripts", "debian-root"), [suite], { encoding: "utf8" });
+    rootProblems.set(suite, r.status === 0 ? null : (r.stderr.trim().split("\n").pop() || `scripts/debian-root ${suite}: exit ${r.status}`));
+  }
+  const problem = rootProblems.get(suite)!;
+  if (problem === null) return true;
+  if (process.env.CI === "true") assert.fail(`no ${suite} root (CI=true): ${problem}`);
+  t.skip(`no ${suite} root: ${problem}`);
+  return false;
+}
+
 /** Polls `cond` (which may be async) until it holds; rejects after `ms`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 15000): Promise<void> {
   const end = Date.now() + ms;

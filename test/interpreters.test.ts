@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import fs from "fs";
 import path from "path";
 import { test } from "node:test";
-import { CASES, NOW, REPO, tempProject } from "./helpers";
+import { CASES, NOW, REPO, requireDebianRoot, tempProject } from "./helpers";
 
 const PYTHON_313 = path.join(REPO, "scripts", "python3.13");
 const FINE_CASES = path.join(path.dirname(CASES), "cases-fine");
@@ -36,18 +36,6 @@ const INTERPRETERS: Interpreter[] = [
   { label: "3.13, NOW_TRACER_CORE=settrace", python: PYTHON_313, core: "settrace", expectCore: "settrace" },
 ];
 
-let rootProblem: string | null | undefined;
-/** The trixie root, built on first use (scripts/debian-root trixie caches it); skip or fail without it. */
-function requireTrixie(t: { skip: (msg: string) => void }): boolean {
-  if (rootProblem === undefined) {
-    const r = spawnSync(path.join(REPO, "scripts", "debian-root"), ["trixie"], { encoding: "utf8" });
-    rootProblem = r.status === 0 ? null : (r.stderr.trim().split("\n").pop() || `scripts/debian-root trixie: exit ${r.status}`);
-  }
-  if (rootProblem === null) return true;
-  if (process.env.CI === "true") assert.fail(`no Python 3.13 (CI=true): ${rootProblem}`);
-  t.skip(`no Python 3.13: ${rootProblem}`);
-  return false;
-}
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -200,7 +188,7 @@ const cases = [...readCases(CASES, false), ...readCases(FINE_CASES, true)];
 
 for (const c of cases) {
   test(`${c.fine ? "fine case" : "case"} ${c.name}: same provenance on python3 (${host}) and on 3.13, both cores`, async (t) => {
-    if (!requireTrixie(t)) return;
+    if (!requireDebianRoot(t, "trixie")) return;
     const results = await Promise.all(INTERPRETERS.map((i) => record(c, i)));
     const [base] = results;
     if (!NO_ACTIVATIONS.has(c.name)) assert.match(base.text, /\n  a1 /, `${INTERPRETERS[0].label} recorded no activation:\n${base.text}`);

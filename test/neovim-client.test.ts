@@ -8,7 +8,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
-import { matchesExpected, normalize, now, NOW, REPO, requireTool, tempProject } from "./helpers";
+import { matchesExpected, normalize, now, NOW, REPO, requireDebianRoot, requireTool, tempProject } from "./helpers";
 
 /** The Neovims the e2e runs in: the host's (Debian 12: 0.7), and the ones of the Debian roots
  *  (scripts/debian-root: trixie 0.10, forky 0.12), where the server's trials run on the
@@ -26,12 +26,7 @@ for (const editor of EDITORS) {
       e2e(["nvim"], process.env.NOW_TEST_PYTHON || "python3");
       return;
     }
-    const root = spawnSync(path.join(REPO, "scripts", "debian-root"), [editor.suite], { encoding: "utf8" });
-    if (root.status !== 0) {
-      const why = root.stderr.trim().split("\n").pop();
-      if (process.env.CI === "true") assert.fail(`no ${editor.suite} root (CI=true): ${why}`);
-      return t.skip(`no ${editor.suite} root: ${why}`);
-    }
+    if (!requireDebianRoot(t, editor.suite)) return;
     const nvim = [path.join(REPO, "scripts", "in-debian"), editor.suite, "nvim"];
     const v = spawnSync(nvim[0], [...nvim.slice(1), "--version"], { encoding: "utf8" });
     assert.match(v.stdout, new RegExp(`^NVIM v${editor.version!.replace(".", "\\.")}\\.`), v.stderr);
