@@ -10,9 +10,7 @@
 (require 'cl-lib)
 (require 'now)
 
-(defvar now-e2e--report nil)
-(defun now-e2e--say (fmt &rest args)
-  (push (apply #'format fmt args) now-e2e--report))
+(load (expand-file-name "common" (file-name-directory load-file-name)) nil t)
 
 (defvar now-e2e--messages nil)
 (advice-add 'message :around
@@ -22,16 +20,9 @@
                   (when (string-prefix-p "nowls:" s) (push s now-e2e--messages))))
               (apply orig fmt args)))
 
-(defun now-e2e--wait (pred secs)
-  "Accept process output until PRED is true or SECS pass; PRED's value."
-  (let ((end (+ (float-time) secs)) v)
-    (while (and (not (setq v (funcall pred))) (< (float-time) end))
-      (accept-process-output nil 0.05))
-    v))
-
 (defun now-e2e--flush-messages ()
   (dolist (m (sort (delete-dups (copy-sequence now-e2e--messages)) #'string<))
-    (now-e2e--say "message: %s" m))
+    (now-test--say "message: %s" m))
   (setq now-e2e--messages nil))
 
 (defun now-e2e--line-of (re)
@@ -50,111 +41,100 @@
     (or text "")))
 
 (defun now-e2e--main ()
-  (setq now-server-command (list "node" (getenv "NOWLS_BIN") "lsp" "--stdio"))
   ;; This script tests nowls as the buffer's Eglot server (emacs-coexist.el tests
   ;; the own connection beside another Eglot server).
   (setq now-connection 'eglot)
   (setq eglot-sync-connect 30 eglot-connect-timeout 60)
   (setq temporary-file-directory (file-name-as-directory (expand-file-name ".." default-directory)))
-  (find-file (expand-file-name "experiment.py" default-directory))
-  (unless (derived-mode-p 'python-mode) (python-mode))
-  (now-e2e--say "== now-mode")
+  (now-test--visit "experiment.py")
+  (now-test--say "== now-mode")
   (now-mode 1)
-  (now-e2e--wait (lambda () (and (eglot-current-server) (now--nowls-p (eglot-current-server)))) 30)
+  (now-test--wait (lambda () (and (eglot-current-server) (now--nowls-p (eglot-current-server)))) 30)
   (let ((server (eglot-current-server)))
-    (now-e2e--say "eglot server is nowls: %s" (and server (now--nowls-p server) t))
-    (now-e2e--say "managed: %s" (and (bound-and-true-p eglot--managed-mode) t))
-    (now-e2e--say "root is the project: %s"
+    (now-test--say "eglot server is nowls: %s" (and server (now--nowls-p server) t))
+    (now-test--say "managed: %s" (and (bound-and-true-p eglot--managed-mode) t))
+    (now-test--say "root is the project: %s"
                   (and server (equal (file-name-as-directory (expand-file-name (project-root (eglot--project server))))
                                      (file-name-as-directory (expand-file-name default-directory))))))
 
-  (now-e2e--say "== now-run 2013 2015, fine")
+  (now-test--say "== now-run 2013 2015, fine")
   (setq now-e2e--messages nil)
   (now-run "2013 2015" t)
-  (now-e2e--say "trialFinished heard: %s"
-                (and (now-e2e--wait (lambda () (and now-last-finished
+  (now-test--say "trialFinished heard: %s"
+                (and (now-test--wait (lambda () (and now-last-finished
                                                     (equal (car (last (append (plist-get now-last-finished :argv) nil))) "2015")))
                                     90)
                      t))
-  (now-e2e--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
+  (now-test--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
   (let ((t4 now-last-finished))
-    (now-e2e--say "last finished: trial %s" (and t4 (now--describe t4)))
+    (now-test--say "last finished: trial %s" (and t4 (now--describe t4)))
     (now-e2e--flush-messages)
 
-    (now-e2e--say "== hover prec_a")
+    (now-test--say "== hover prec_a")
     (let ((hover (now-e2e--hover-first-line)))
-      (now-e2e--say "%s" (car (split-string hover "\n")))
-      (now-e2e--say "mentions the new trial: %s"
+      (now-test--say "%s" (now-test--first-line hover))
+      (now-test--say "mentions the new trial: %s"
                     (and t4 (string-match-p (regexp-quote (format "trial %s" (plist-get t4 :id))) hover) t))))
 
-  (now-e2e--say "== now-trials")
-  (dolist (tr (now-trials)) (now-e2e--say "%s" (now--describe tr)))
+  (now-test--say "== now-trials")
+  (dolist (tr (now-trials)) (now-test--say "%s" (now--describe tr)))
 
-  (now-e2e--say "== now-select-trial, picking trial 3")
+  (now-test--say "== now-select-trial, picking trial 3")
   (let ((completing-read-function (lambda (&rest _) "3 experiment.py 2013 2014 finished")))
     (call-interactively #'now-select-trial))
   (now-e2e--flush-messages)
-  (now-e2e--say "hover now: %s" (car (split-string (now-e2e--hover-first-line) "\n")))
+  (now-test--say "hover now: %s" (now-test--first-line (now-e2e--hover-first-line)))
   (now-select-trial nil)
   (setq now-e2e--messages nil)
 
-  (now-e2e--say "== now-diff 1")
+  (now-test--say "== now-diff 1")
   (let ((src (current-buffer)))
     (with-current-buffer (now-diff 1)
-      (now-e2e--say "buffer %s, first line: %s" (buffer-name)
+      (now-test--say "buffer %s, first line: %s" (buffer-name)
                     (buffer-substring (point-min) (line-end-position))))
     (set-buffer src)
     (switch-to-buffer src))
 
-  (now-e2e--say "== now-graph dataflow")
+  (now-test--say "== now-graph dataflow")
   ;; With Graphviz an SVG file, without it a buffer of dot text: both count as shown.
   (let* ((r (now-graph "dataflow"))
          (shown (if (stringp r)
                     (and (file-exists-p r)
                          (with-temp-buffer (insert-file-contents r) (and (search-forward "<svg" nil t) t)))
                   (with-current-buffer r (string-prefix-p "digraph" (buffer-string))))))
-    (now-e2e--say "graph shown (an SVG with dot, else a buffer): %s" shown))
+    (now-test--say "graph shown (an SVG with dot, else a buffer): %s" shown))
   (setq now-e2e--messages nil)
   (let ((dot (now-graph-text "dataflow")))
-    (now-e2e--say "now-graph-text starts with digraph: %s" (and (stringp dot) (string-prefix-p "digraph" dot)))
+    (now-test--say "now-graph-text starts with digraph: %s" (and (stringp dot) (string-prefix-p "digraph" dot)))
     (with-temp-file (concat (getenv "NOWLS_OUT") ".dot") (insert (or dot ""))))
 
-  (now-e2e--say "== now-restore 1")
+  (now-test--say "== now-restore 1")
   (let ((ln (now-e2e--line-of "^prec_a =")))
     (save-excursion
       (goto-char (point-min)) (forward-line (1- ln))
       (delete-region (line-beginning-position) (line-end-position))
       (insert "prec_a = []  # changed in the editor"))
-    (now-e2e--say "changed line %s, modified: %s" ln (and (buffer-modified-p) t)))
+    (now-test--say "changed line %s, modified: %s" ln (and (buffer-modified-p) t)))
   (let ((before (buffer-string))
-        (want (with-temp-buffer (insert-file-contents (getenv "NOWLS_TRIAL1_TEXT")) (buffer-string))))
+        (want (now-test--trial1-text)))
     (now-restore 1)
     (now-e2e--flush-messages)
-    (now-e2e--say "buffer changed by restore: %s" (not (equal before (buffer-string))))
-    (now-e2e--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want)))
+    (now-test--say "buffer changed by restore: %s" (not (equal before (buffer-string))))
+    (now-test--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want)))
 
-  (now-e2e--say "== a failing trial: now-run 2013 1999")
+  (now-test--say "== a failing trial: now-run 2013 1999")
   (setq now-last-finished nil now-e2e--messages nil)
   (now-run "2013 1999")
-  (let ((tr (now-e2e--wait (lambda () now-last-finished) 90)))
-    (now-e2e--say "trialFinished heard: %s" (and tr (now--describe tr))))
-  (now-e2e--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
+  (let ((tr (now-test--wait (lambda () now-last-finished) 90)))
+    (now-test--say "trialFinished heard: %s" (and tr (now--describe tr))))
+  (now-test--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
   (now-e2e--flush-messages)
-  (let ((diags (now-e2e--wait (lambda () eglot--diagnostics) 30)))
-    (now-e2e--say "diagnostics: %s" (length diags))
+  (let ((diags (now-test--wait (lambda () eglot--diagnostics) 30)))
+    (now-test--say "diagnostics: %s" (length diags))
     (dolist (d diags)
-      (now-e2e--say "line %s: %s" (line-number-at-pos (flymake-diagnostic-beg d))
-                    (car (split-string (flymake-diagnostic-text d) "\n"))))))
+      (now-test--say "line %s: %s" (line-number-at-pos (flymake-diagnostic-beg d))
+                    (now-test--first-line (flymake-diagnostic-text d))))))
 
-(let ((ok t))
-  (condition-case err
-      (now-e2e--main)
-    (error (setq ok nil) (now-e2e--say "error: %s" (error-message-string err))))
-  (with-temp-file (getenv "NOWLS_OUT")
-    (insert (mapconcat #'identity (reverse now-e2e--report) "\n") "\n"))
-  (ignore-errors
-    (dolist (s (hash-table-values eglot--servers-by-project))
-      (dolist (srv s) (eglot-shutdown srv))))
-  (kill-emacs (if ok 0 1)))
+(now-test--run #'now-e2e--main #'now-test--shutdown-eglot)
 
 ;;; e2e.el ends here

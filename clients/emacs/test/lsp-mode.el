@@ -12,22 +12,7 @@
 (require 'cl-lib)
 (require 'now)
 
-(defvar now-lm--report nil)
-(defun now-lm--say (fmt &rest args)
-  (push (apply #'format fmt args) now-lm--report))
-
-(defun now-lm--wait (pred secs)
-  (let ((end (+ (float-time) secs)) v)
-    (while (and (not (setq v (funcall pred))) (< (float-time) end))
-      (accept-process-output nil 0.05))
-    v))
-
-(defun now-lm--goto (re)
-  (goto-char (point-min))
-  (re-search-forward re)
-  (goto-char (match-beginning 0)))
-
-(defun now-lm--first-line (s) (car (split-string (or s "") "\n")))
+(load (expand-file-name "common" (file-name-directory load-file-name)) nil t)
 
 (defvar now-lm--tmp (file-name-as-directory (expand-file-name ".." default-directory)))
 
@@ -61,72 +46,64 @@
         #'string<))
 
 (defun now-lm--main ()
-  (setq now-server-command (list "node" (getenv "NOWLS_BIN") "lsp" "--stdio"))
   (lsp-register-client
    (make-lsp-client :new-connection (lsp-stdio-connection (list "python3" (getenv "NOWLS_FAKE_LSP")))
                     :major-modes '(python-mode)
                     :priority 1
                     :server-id 'fakepy))
-  (let ((want1 (with-temp-buffer (insert-file-contents (getenv "NOWLS_TRIAL1_TEXT")) (buffer-string))))
-    (find-file (expand-file-name "experiment.py" default-directory))
-    (unless (derived-mode-p 'python-mode) (python-mode))
+  (let ((want1 (now-test--trial1-text)))
+    (now-test--visit "experiment.py")
     (lsp-workspace-folders-add (expand-file-name default-directory))
 
-    (now-lm--say "== M-x lsp")
+    (now-test--say "== M-x lsp")
     (lsp)
-    (now-lm--wait (lambda () (and (= (length (lsp-workspaces)) 2)
+    (now-test--wait (lambda () (and (= (length (lsp-workspaces)) 2)
                                   (cl-every (lambda (w) (eq (lsp--workspace-status w) 'initialized))
                                             (lsp-workspaces))))
                   30)
-    (dolist (w (now-lm--workspaces)) (now-lm--say "workspace: %s" w))
-    (now-lm--say "nowls is an add-on: %s"
+    (dolist (w (now-lm--workspaces)) (now-test--say "workspace: %s" w))
+    (now-test--say "nowls is an add-on: %s"
                  (and (lsp--client-add-on? (gethash 'nowls lsp-clients)) t))
 
-    (now-lm--say "== lsp-mode's hover at prec_a (merged from both servers)")
-    (now-lm--goto "^prec_a =")
+    (now-test--say "== lsp-mode's hover at prec_a (merged from both servers)")
+    (now-test--goto "^prec_a =")
     (let* ((hover (lsp-request "textDocument/hover" (lsp--text-document-position-params)))
            (contents (lsp:hover-contents hover)))
       ;; Sorted: the order of the servers' answers is not fixed.
-      (dolist (line (sort (mapcar (lambda (c) (now-lm--first-line (if (stringp c) c (lsp:markup-content-value c))))
+      (dolist (line (sort (mapcar (lambda (c) (now-test--first-line (if (stringp c) c (lsp:markup-content-value c))))
                                   (if (and (sequencep contents) (not (stringp contents)))
                                       (append contents nil)
                                     (list contents)))
                           #'string<))
-        (now-lm--say "%s" line)))
+        (now-test--say "%s" line)))
 
-    (now-lm--say "== lsp-describe-thing-at-point (lsp-mode's UI for hovers)")
+    (now-test--say "== lsp-describe-thing-at-point (lsp-mode's UI for hovers)")
     (lsp-describe-thing-at-point)
-    (let ((help (now-lm--wait (lambda () (get-buffer "*lsp-help*")) 10)))
+    (let ((help (now-test--wait (lambda () (get-buffer "*lsp-help*")) 10)))
       (with-current-buffer help
-        (now-lm--say "*lsp-help* has nowls's hover: %s"
+        (now-test--say "*lsp-help* has nowls's hover: %s"
                      (and (string-match-p "prec.a — assigned once in trial 3" (buffer-string)) t))
-        (now-lm--say "*lsp-help* has the fake server's hover: %s"
+        (now-test--say "*lsp-help* has the fake server's hover: %s"
                      (and (string-match-p "fake-python-lsp hover" (buffer-string)) t))))
 
-    (now-lm--say "== now.el's commands through lsp-mode")
-    (now-lm--say "now-trials: %s" (mapconcat (lambda (tr) (format "%s" (plist-get tr :id))) (now-trials) " "))
+    (now-test--say "== now.el's commands through lsp-mode")
+    (now-test--say "now-trials: %s" (mapconcat (lambda (tr) (format "%s" (plist-get tr :id))) (now-trials) " "))
     (let ((dot (now-graph-text "activation")))
-      (now-lm--say "now-graph-text starts with digraph: %s" (and (stringp dot) (string-prefix-p "digraph" dot))))
+      (now-test--say "now-graph-text starts with digraph: %s" (and (stringp dot) (string-prefix-p "digraph" dot))))
     (setq now-last-finished nil)
     (now-run "2013 2015")
-    (let ((tr (now-lm--wait (lambda () now-last-finished) 60)))
-      (now-lm--say "trialFinished heard: %s" (and tr (now--describe tr))))
-    (now-lm--goto "^prec_a =")
+    (let ((tr (now-test--wait (lambda () now-last-finished) 60)))
+      (now-test--say "trialFinished heard: %s" (and tr (now--describe tr))))
+    (now-test--goto "^prec_a =")
     (delete-region (line-beginning-position) (line-end-position))
     (insert "prec_a = []  # changed in the editor")
-    (now-lm--say "restore: %s" (now-restore 1))
-    (now-lm--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want1))
+    (now-test--say "restore: %s" (now-restore 1))
+    (now-test--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want1))
 
-    (now-lm--say "== afterwards")
-    (dolist (w (now-lm--workspaces)) (now-lm--say "workspace: %s" w))))
+    (now-test--say "== afterwards")
+    (dolist (w (now-lm--workspaces)) (now-test--say "workspace: %s" w))))
 
-(let ((ok t))
-  (condition-case err
-      (now-lm--main)
-    (error (setq ok nil) (now-lm--say "error: %s" (error-message-string err))))
-  (with-temp-file (getenv "NOWLS_OUT")
-    (insert (mapconcat #'identity (reverse now-lm--report) "\n") "\n"))
-  (ignore-errors (dolist (w (lsp-workspaces)) (lsp-workspace-shutdown w)))
-  (kill-emacs (if ok 0 1)))
+(now-test--run #'now-lm--main
+               (lambda () (dolist (w (lsp-workspaces)) (lsp-workspace-shutdown w))))
 
 ;;; lsp-mode.el ends here
