@@ -234,13 +234,23 @@ buffer's Eglot server if it is nowls."
         ((bound-and-true-p eglot--managed-mode)
          (eglot--signal-textDocument/didChange))))
 
+(defmacro now--in-lsp-workspace (server timeout &rest body)
+  "BODY with lsp-mode's requests going to SERVER, a workspace, with TIMEOUT."
+  (declare (indent 2))
+  `(let ((lsp--cur-workspace ,server)
+         (lsp-response-timeout (or ,timeout now-request-timeout)))
+     ,@body))
+
+(defun now--lsp-method (method)
+  "lsp-mode's name of METHOD, a keyword: \"now/run\" for :now/run."
+  (substring (symbol-name method) 1))
+
 (defun now--request-to (server method params &optional timeout)
   "Send METHOD with PARAMS to SERVER and wait for the answer (a plist)."
   (now--sync server)
   (if (now--lsp-workspace-p server)
-      (let ((lsp--cur-workspace server)
-            (lsp-response-timeout (or timeout now-request-timeout)))
-        (now--to-plist (lsp-request (substring (symbol-name method) 1) params)))
+      (now--in-lsp-workspace server timeout
+        (now--to-plist (lsp-request (now--lsp-method method) params)))
     (jsonrpc-request server method params :timeout (or timeout now-request-timeout))))
 
 (defun now--request (method params &optional timeout)
@@ -251,9 +261,8 @@ buffer's Eglot server if it is nowls."
   "Send METHOD with PARAMS to SERVER; SUCCESS-FN or ERROR-FN get a plist."
   (now--sync server)
   (if (now--lsp-workspace-p server)
-      (let ((lsp--cur-workspace server)
-            (lsp-response-timeout (or timeout now-request-timeout)))
-        (lsp-request-async (substring (symbol-name method) 1) params
+      (now--in-lsp-workspace server timeout
+        (lsp-request-async (now--lsp-method method) params
                            (lambda (res) (funcall success-fn (now--to-plist res)))
                            :error-handler (lambda (err) (funcall error-fn (now--to-plist err)))
                            :mode 'detached))
@@ -262,6 +271,18 @@ buffer's Eglot server if it is nowls."
 
 (defun now--uri ()
   (plist-get (eglot--TextDocumentIdentifier) :uri))
+
+(defun now--text ()
+  "The whole text of the buffer, also when narrowed."
+  (save-restriction (widen) (buffer-substring-no-properties (point-min) (point-max))))
+
+(defun now--range (beg end)
+  "The LSP Range of BEG..END."
+  (list :start (eglot--pos-to-lsp-position beg) :end (eglot--pos-to-lsp-position end)))
+
+(defun now--trial-arg (x)
+  "X, a trial: a number when it is a string of digits."
+  (if (and (stringp x) (string-match-p "\\`[0-9]+\\'" x)) (string-to-number x) x))
 
 (defun now--apply-edit (server wedit)
   "Apply WEDIT, a WorkspaceEdit from SERVER."
@@ -418,7 +439,7 @@ as Eglot does."
     (jsonrpc-notify server :textDocument/didOpen
                     (list :textDocument
                           (list :uri (now--uri) :languageId "python" :version now--version
-                                :text (save-restriction (widen) (buffer-substring-no-properties (point-min) (point-max))))))
+                                :text (now--text))))
     (unless (bound-and-true-p flymake-mode) (flymake-mode 1))
     (unless (bound-and-true-p eldoc-mode) (eldoc-mode 1))))
 
@@ -489,9 +510,7 @@ so this runs again from `eglot-managed-mode-hook'."
     (jsonrpc-notify now--conn :textDocument/didChange
                     (list :textDocument (list :uri (now--uri) :version (cl-incf now--version))
                           :contentChanges
-                          (vector (list :text (save-restriction
-                                                (widen)
-                                                (buffer-substring-no-properties (point-min) (point-max)))))))))
+                          (vector (list :text (now--text)))))))
 
 (defun now--did-save ()
   (when (and now--conn (jsonrpc-running-p now--conn))
@@ -704,7 +723,7 @@ dot text in a buffer.  Returns the SVG file name or the buffer."
    (list (completing-read "nowls graph: " '("activation" "dataflow" "history" "definitions")
                           nil t nil nil "activation")
          (let ((s (read-string "trial (empty: the last): ")))
-           (unless (string-empty-p s) (if (string-match-p "\\`[0-9]+\\'" s) (string-to-number s) s)))))
+           (unless (string-empty-p s) (now--trial-arg s)))))
   (let ((dot (now-graph-text kind trial)))
     (if (executable-find "dot")
         (let ((svg (make-temp-file (format "nowls-%s-" kind) nil ".svg")))
@@ -722,7 +741,7 @@ dot text in a buffer.  Returns the SVG file name or the buffer."
 (defun now-diff (a &optional b)
   "Show `now/diff' of trial A against trial B (the buffer's trial when B is nil)."
   (interactive (list (read-string "nowls diff: trial ") nil))
-  (let* ((a (if (and (stringp a) (string-match-p "\\`[0-9]+\\'" a)) (string-to-number a) a))
+  (let* ((a (now--trial-arg a))
          (res (if b
                   (now--request :now/diff (list :a a :b b))
                 (now--request :workspace/executeCommand
@@ -733,8 +752,7 @@ dot text in a buffer.  Returns the SVG file name or the buffer."
 (defun now--restore-actions ()
   "The code actions \"Restore this file from trial N\": a list of (N . action)."
   (let* ((params (list :textDocument (eglot--TextDocumentIdentifier)
-                       :range (list :start (eglot--pos-to-lsp-position (point-min))
-                                    :end (eglot--pos-to-lsp-position (point-max)))
+                       :range (now--range (point-min) (point-max))
                        :context (list :diagnostics [])))
          (actions (append (now--request :textDocument/codeAction params) nil)))
     (cl-loop for a in actions
@@ -771,8 +789,7 @@ when trial N's text is the same as a newer trial's, that action is used."
 (defun now--code-action-params (beg end backend)
   "CodeActionParams for BEG..END with the Flymake diagnostics of BACKEND there."
   (list :textDocument (eglot--TextDocumentIdentifier)
-        :range (list :start (eglot--pos-to-lsp-position beg)
-                     :end (eglot--pos-to-lsp-position end))
+        :range (now--range beg end)
         :context (list :diagnostics
                        (vconcat (cl-loop for d in (flymake-diagnostics beg end)
                                          for data = (flymake-diagnostic-data d)
