@@ -143,11 +143,52 @@ class SysmonCore:
         E = _MON.events
         return (E.PY_START, E.PY_RETURN, E.PY_YIELD, E.PY_RESUME, E.PY_THROW, E.PY_UNWIND, E.RAISE, E.LINE, E.JUMP)
 
-    def _build(self):
+    def _failed(self, exc: BaseException) -> None:
+        try:
+            self._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+        except Exception:
+            pass
+
+    def _first_start(self, failed):
+        """py_start's decision for a code object not yet among the project's,
+        shared by the coarse and fine builders (once per code object: the code
+        it DISABLEs never comes back). Returns True to start tracing the code,
+        else what py_start returns: DISABLE (not the project's, or a skipped
+        comprehension) or None (Thread.start, watched; or tracing stopped)."""
         core = self
+        DISABLE = _MON.DISABLE
+        is_project = self._is_project
+        skipped = SKIPPED_NAMES
+        state = self._state
+        thread_parents = self.thread_parents
+        getframe = sys._getframe
+        flags: dict = {}  # co_filename -> True / False / _THREADING
+
+        def first_start(code):
+            fn = code.co_filename
+            flag = flags.get(fn)
+            if flag is None:
+                flags[fn] = flag = file_flag(is_project, fn, failed)
+            if flag is not True:
+                if code is _THREAD_START_CODE:
+                    if state[0]:
+                        try:
+                            core.thread_starting(getframe(2), thread_parents)
+                        except Exception as err:
+                            failed(err)
+                    return None
+                return DISABLE
+            if code.co_name in skipped:
+                return DISABLE
+            if not state[0]:
+                return None
+            return True
+
+        return first_start
+
+    def _build(self):
         mon = _MON
         E = mon.events
-        DISABLE = mon.DISABLE
         tid = self.tool_id
         LOCAL = E.PY_RETURN | E.PY_YIELD | E.PY_RESUME
         set_local = mon.set_local_events
@@ -155,8 +196,6 @@ class SysmonCore:
         frames = self.frames
         codes = self._codes
         thread_parents = self.thread_parents
-        is_project = self._is_project
-        skipped = SKIPPED_NAMES
         on_call = rec.on_call
         on_return = rec.on_return
         on_raise = rec.on_raise
@@ -167,19 +206,11 @@ class SysmonCore:
         state = self._state
         getframe = sys._getframe
         current_thread = threading.current_thread
-        flags: dict = {}  # co_filename -> True / False / _THREADING
         keep = self.calls_keep or sys.maxsize
         GEN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 
-        def failed(exc: BaseException) -> None:
-            try:
-                core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
-            except Exception:
-                pass
-
-        def classify(fn):
-            flags[fn] = flag = file_flag(is_project, fn, failed)
-            return flag
+        failed = self._failed
+        first_start = self._first_start(failed)
 
         def start_activation(frame, code, c):
             parent = None
@@ -245,22 +276,9 @@ class SysmonCore:
                 except Exception as err:
                     failed(err)
                 return None
-            flag = flags.get(code.co_filename)
-            if flag is None:
-                flag = classify(code.co_filename)
-            if flag is not True:
-                if code is _THREAD_START_CODE:
-                    if state[0]:
-                        try:
-                            core.thread_starting(getframe(1), thread_parents)
-                        except Exception as err:
-                            failed(err)
-                    return None
-                return DISABLE
-            if code.co_name in skipped:
-                return DISABLE
-            if not state[0]:
-                return None
+            go = first_start(code)
+            if go is not True:
+                return go
             try:
                 codes[id(code)] = c = [code, 0, 0, None, True, bool(code.co_flags & GEN), True]
                 set_local(tid, code, LOCAL)
@@ -367,7 +385,6 @@ class SysmonCore:
 
         A frame entry here is [activation, code, fine state].
         """
-        core = self
         mon = _MON
         E = mon.events
         DISABLE = mon.DISABLE
@@ -380,8 +397,6 @@ class SysmonCore:
         frames = self.frames
         codes = self._codes
         thread_parents = self.thread_parents
-        is_project = self._is_project
-        skipped = SKIPPED_NAMES
         on_call = rec.on_call
         on_return = rec.on_return
         on_raise = rec.on_raise
@@ -402,18 +417,10 @@ class SysmonCore:
         state = self._state
         getframe = sys._getframe
         current_thread = threading.current_thread
-        flags: dict = {}
         metas: dict = {}  # id(code) -> (code, co_code, {offset: line})
 
-        def failed(exc: BaseException) -> None:
-            try:
-                core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
-            except Exception:
-                pass
-
-        def classify(fn):
-            flags[fn] = flag = file_flag(is_project, fn, failed)
-            return flag
+        failed = self._failed
+        first_start = self._first_start(failed)
 
         def meta_of(code):
             m = metas.get(id(code))
@@ -454,22 +461,9 @@ class SysmonCore:
                     except Exception as err:
                         failed(err)
                 return None
-            flag = flags.get(code.co_filename)
-            if flag is None:
-                flag = classify(code.co_filename)
-            if flag is not True:
-                if code is _THREAD_START_CODE:
-                    if state[0]:
-                        try:
-                            core.thread_starting(getframe(1), thread_parents)
-                        except Exception as err:
-                            failed(err)
-                    return None
-                return DISABLE
-            if code.co_name in skipped:
-                return DISABLE
-            if not state[0]:
-                return None
+            go = first_start(code)
+            if go is not True:
+                return go
             try:
                 codes[id(code)] = code
                 events = LOCAL

@@ -11,6 +11,8 @@ import platform
 import re
 import sys
 
+from now_tracer.modules import read_head
+
 REDACTED = "<redacted>"
 _SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION")
 # PWD and OLDPWD are the shell's working directories, not passwords.
@@ -47,16 +49,9 @@ def redact_env(env, redact: bool = True):
 
 
 def os_release_name():
-    try:
-        fd = os.open("/etc/os-release", os.O_RDONLY)
-    except OSError:
+    text = read_head("/etc/os-release", 65536)
+    if text is None:
         return None
-    try:
-        text = os.read(fd, 65536).decode("utf-8", "replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     for line in text.splitlines():
         if line.startswith("PRETTY_NAME="):
             value = line[len("PRETTY_NAME="):].strip()

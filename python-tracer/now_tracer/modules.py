@@ -106,17 +106,25 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _metadata_version(path: str):
+def read_head(path: str, size: int):
+    """The first `size` bytes of a file as text (UTF-8, errors replaced); None
+    if it cannot be read. os.open/os.read, not open(): no file object."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        head = os.read(fd, 8192).decode("utf-8", "replace")
+        return os.read(fd, size).decode("utf-8", "replace")
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _metadata_version(path: str):
+    head = read_head(path, 8192)
+    if head is None:
+        return None
     for line in head.splitlines():
         if line.startswith("Version:"):
             return line[len("Version:"):].strip() or None
