@@ -57,8 +57,8 @@
     (now-test--say "%s" (now-co--eglot-state))
     (now-mode 1)
     (now-test--say "now-mode: %s, own connection: %s, nowls: %s"
-                 now-mode (and now--conn (jsonrpc-running-p now--conn) t)
-                 (and now--conn (now--nowls-p now--conn)))
+                   now-mode (and now--conn (jsonrpc-running-p now--conn) t)
+                   (and now--conn (now--nowls-p now--conn)))
     (now-test--say "%s" (now-co--eglot-state))
     (now-test--say "eldoc functions: %s" eldoc-documentation-functions)
     (now-test--say "flymake backends: %s" flymake-diagnostic-functions)
@@ -81,7 +81,7 @@
       (dolist (ti (sort (copy-sequence titles) #'string<)) (now-test--say "action: %s" ti))
       (now-code-actions nil nil "fake-python-lsp: add a comment")
       (now-test--say "eglot's action applied (first line): %s"
-                   (save-excursion (goto-char (point-min)) (buffer-substring (point) (line-end-position))))
+                     (save-excursion (goto-char (point-min)) (buffer-substring (point) (line-end-position))))
       (now-test--goto "^prec_a =")
       (let ((restore (cl-find-if (lambda (ti) (string-prefix-p "nowls: Restore this file from trial" ti))
                                  (mapcar #'car (now-code-action-list)))))
@@ -117,7 +117,7 @@
   (now-mode 1)
   (now-co--eglot-ensure)
   (now-test--say "%s; own connection shared: %s" (now-co--eglot-state)
-               (eq now--conn (with-current-buffer "experiment.py" now--conn)))
+                 (eq now--conn (with-current-buffer "experiment.py" now--conn)))
   (now-test--say "eldoc functions: %s" eldoc-documentation-functions)
   (now-test--say "flymake backends: %s" flymake-diagnostic-functions)
   (now-test--goto "^def ")
@@ -130,7 +130,7 @@
   (let ((server now--conn))
     (python-mode)                       ; kills buffer-local state: the document is closed first
     (now-test--say "after python-mode: now-mode %s, buffers on the connection: %s, nowls running: %s"
-                 now-mode (length (now--server-buffers server)) (and (jsonrpc-running-p server) t)))
+                   now-mode (length (now--server-buffers server)) (and (jsonrpc-running-p server) t)))
   (now-mode 1)
   (now-co--eglot-ensure)
   (now-test--say "now-mode again: buffers on the connection: %s" (length (now--server-buffers now--conn)))

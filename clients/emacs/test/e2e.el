@@ -54,17 +54,17 @@
     (now-test--say "eglot server is nowls: %s" (and server (now--nowls-p server) t))
     (now-test--say "managed: %s" (and (bound-and-true-p eglot--managed-mode) t))
     (now-test--say "root is the project: %s"
-                  (and server (equal (file-name-as-directory (expand-file-name (project-root (eglot--project server))))
-                                     (file-name-as-directory (expand-file-name default-directory))))))
+                   (and server (equal (file-name-as-directory (expand-file-name (project-root (eglot--project server))))
+                                      (file-name-as-directory (expand-file-name default-directory))))))
 
   (now-test--say "== now-run 2013 2015, fine")
   (setq now-e2e--messages nil)
   (now-run "2013 2015" t)
   (now-test--say "trialFinished heard: %s"
-                (and (now-test--wait (lambda () (and now-last-finished
-                                                    (equal (car (last (append (plist-get now-last-finished :argv) nil))) "2015")))
-                                    90)
-                     t))
+                 (and (now-test--wait (lambda () (and now-last-finished
+                                                      (equal (car (last (append (plist-get now-last-finished :argv) nil))) "2015")))
+                                      90)
+                      t))
   (now-test--wait (lambda () (cl-some (lambda (m) (string-match-p "exit code" m)) now-e2e--messages)) 20)
   (let ((t4 now-last-finished))
     (now-test--say "last finished: trial %s" (and t4 (now--describe t4)))
@@ -74,7 +74,7 @@
     (let ((hover (now-e2e--hover-first-line)))
       (now-test--say "%s" (now-test--first-line hover))
       (now-test--say "mentions the new trial: %s"
-                    (and t4 (string-match-p (regexp-quote (format "trial %s" (plist-get t4 :id))) hover) t))))
+                     (and t4 (string-match-p (regexp-quote (format "trial %s" (plist-get t4 :id))) hover) t))))
 
   (now-test--say "== now-trials")
   (dolist (tr (now-trials)) (now-test--say "%s" (now--describe tr)))
@@ -91,7 +91,7 @@
   (let ((src (current-buffer)))
     (with-current-buffer (now-diff 1)
       (now-test--say "buffer %s, first line: %s" (buffer-name)
-                    (buffer-substring (point-min) (line-end-position))))
+                     (buffer-substring (point-min) (line-end-position))))
     (set-buffer src)
     (switch-to-buffer src))
 
@@ -133,7 +133,7 @@
     (now-test--say "diagnostics: %s" (length diags))
     (dolist (d diags)
       (now-test--say "line %s: %s" (line-number-at-pos (flymake-diagnostic-beg d))
-                    (now-test--first-line (flymake-diagnostic-text d))))))
+                     (now-test--first-line (flymake-diagnostic-text d))))))
 
 (now-test--run #'now-e2e--main #'now-test--shutdown-eglot)
 

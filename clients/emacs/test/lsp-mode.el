@@ -58,12 +58,12 @@
     (now-test--say "== M-x lsp")
     (lsp)
     (now-test--wait (lambda () (and (= (length (lsp-workspaces)) 2)
-                                  (cl-every (lambda (w) (eq (lsp--workspace-status w) 'initialized))
-                                            (lsp-workspaces))))
-                  30)
+                                    (cl-every (lambda (w) (eq (lsp--workspace-status w) 'initialized))
+                                              (lsp-workspaces))))
+                    30)
     (dolist (w (now-lm--workspaces)) (now-test--say "workspace: %s" w))
     (now-test--say "nowls is an add-on: %s"
-                 (and (lsp--client-add-on? (gethash 'nowls lsp-clients)) t))
+                   (and (lsp--client-add-on? (gethash 'nowls lsp-clients)) t))
 
     (now-test--say "== lsp-mode's hover at prec_a (merged from both servers)")
     (now-test--goto "^prec_a =")
@@ -82,9 +82,9 @@
     (let ((help (now-test--wait (lambda () (get-buffer "*lsp-help*")) 10)))
       (with-current-buffer help
         (now-test--say "*lsp-help* has nowls's hover: %s"
-                     (and (string-match-p "prec.a — assigned once in trial 3" (buffer-string)) t))
+                       (and (string-match-p "prec.a — assigned once in trial 3" (buffer-string)) t))
         (now-test--say "*lsp-help* has the fake server's hover: %s"
-                     (and (string-match-p "fake-python-lsp hover" (buffer-string)) t))))
+                       (and (string-match-p "fake-python-lsp hover" (buffer-string)) t))))
 
     (now-test--say "== now.el's commands through lsp-mode")
     (now-test--say "now-trials: %s" (mapconcat (lambda (tr) (format "%s" (plist-get tr :id))) (now-trials) " "))
