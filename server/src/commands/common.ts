@@ -5,10 +5,16 @@ import { openDatabase, type DB } from "../store/database";
 import { getTag } from "../store/management";
 import { getTrial, getTrialByUuid, lastTrialId, type TrialRow } from "../store/queries";
 
-/** Opens the store of the project containing `cwd`, finishing any orphaned trial first. */
-export function openProjectStore(cwd: string): { db: DB; root: string } {
+/** The root of the store containing `cwd`; a NowError when there is none. */
+export function requireStoreRoot(cwd: string): string {
   const root = findStoreRoot(cwd);
   if (!root) throw new NowError(`no nowls store in ${cwd} or above (record a trial with \`now run script.py\` first)`);
+  return root;
+}
+
+/** Opens the store of the project containing `cwd`, finishing any orphaned trial first. */
+export function openProjectStore(cwd: string): { db: DB; root: string } {
+  const root = requireStoreRoot(cwd);
   const db = openDatabase(root, { create: false });
   recoverOrphanTrials(db, root);
   return { db, root };

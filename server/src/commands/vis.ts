@@ -3,7 +3,7 @@ import { ErrorCodes, ResponseError } from "vscode-jsonrpc/node";
 import { Methods, type VisResult } from "../../../protocol/daemon";
 import { ensureDaemon } from "../daemon/client";
 import { NowError } from "../errors";
-import { findStoreRoot } from "../paths";
+import { requireStoreRoot } from "./common";
 
 export interface VisOptions { cwd: string; port?: string; open?: boolean }
 
@@ -22,8 +22,7 @@ export function parsePort(port: string | undefined): number {
  */
 export async function visCommand(o: VisOptions): Promise<number> {
   const port = parsePort(o.port);
-  const root = findStoreRoot(o.cwd);
-  if (!root) throw new NowError(`no nowls store in ${o.cwd} or above (record a trial with \`now run script.py\` first)`);
+  const root = requireStoreRoot(o.cwd);
   const conn = await ensureDaemon(root);
   let r: VisResult;
   try {

@@ -56,7 +56,7 @@ function tree(acts: ActivationRow[]): Tree {
   return { byId, children, size };
 }
 
-type Entry = { key: string; ids: number[]; codeId: number } ;
+type Entry = { key: string; ids: number[] };
 
 /** The entries under a node key: `a<id>` (its callees), `g<parent>.<code>` (the loop's calls), `root`. */
 function entriesOf(t: Tree, key: string): Entry[] {
@@ -65,7 +65,7 @@ function entriesOf(t: Tree, key: string): Entry[] {
     const parent = p === "r" ? null : Number(p);
     const code = Number(c);
     return (t.children.get(parent) ?? []).filter((c) => t.byId.get(c)!.code_id === code)
-      .map((c) => ({ key: `a${c}`, ids: [c], codeId: code }));
+      .map((c) => ({ key: `a${c}`, ids: [c] }));
   }
   const parent = key === "root" ? null : Number(key.slice(1));
   const kids = t.children.get(parent) ?? [];
@@ -83,8 +83,8 @@ function entriesOf(t: Tree, key: string): Entry[] {
     const same = byCode.get(code)!;
     if (same.length > LOOP) {
       done.add(code);
-      out.push({ key: `g${parent ?? "r"}.${code}`, ids: same, codeId: code });
-    } else out.push({ key: `a${c}`, ids: [c], codeId: code });
+      out.push({ key: `g${parent ?? "r"}.${code}`, ids: same });
+    } else out.push({ key: `a${c}`, ids: [c] });
   }
   return out;
 }
@@ -101,7 +101,7 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
   const nodes: ActNode[] = [];
   const edges: { from: string; to: string }[] = [];
   const total = acts.length;
-  const rootTime = Math.max(1e-9, ...acts.filter((a) => a.parent_id === null).map((a) => a.duration ?? 0));
+  const rootTime = acts.reduce((m, a) => (a.parent_id === null ? Math.max(m, a.duration ?? 0) : m), 1e-9);
 
   const nodeFor = (e: Entry): ActNode => {
     const rows = e.ids.map((id) => t.byId.get(id)!);
@@ -147,25 +147,19 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
     }
   }
   // Breadth-first from the roots, into the nodes that are open.
-  const queue: { node: ActNode; entry: Entry }[] = [];
-  for (const e of top) {
-    const n = nodeFor(e);
-    nodes.push(n);
-    queue.push({ node: n, entry: e });
-  }
-  while (queue.length) {
-    const { node } = queue.shift()!;
-    if (!node.expandable) continue;
+  nodes.push(...top.map(nodeFor));
+  // `nodes` is the queue: each node is visited once, after its parent.
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    if (node.kind === "more" || !node.expandable || !open.has(node.key)) continue;
     const kids = entriesOf(t, node.key);
     const shown = open.has(`more:${node.key}`) ? kids : kids.slice(0, CAP);
-    if (!open.has(node.key)) continue;
     node.expanded = true;
     node.hidden = 0;
     for (const e of shown) {
       const n = nodeFor(e);
       nodes.push(n);
       edges.push({ from: node.key, to: n.key });
-      queue.push({ node: n, entry: e });
     }
     if (shown.length < kids.length) {
       const rest = kids.slice(shown.length);
@@ -177,7 +171,8 @@ export function activationGraph(acts: ActivationRow[], expand: string[] | null):
       edges.push({ from: node.key, to: more.key });
     }
   }
-  return { nodes, edges, expanded: [...open].filter((k) => nodes.some((n) => n.key === k) || k.startsWith("more:")), total, dot: toDot(nodes, edges, rootTime) };
+  const shownKeys = new Set(nodes.map((n) => n.key));
+  return { nodes, edges, expanded: [...open].filter((k) => shownKeys.has(k) || k.startsWith("more:")), total, dot: toDot(nodes, edges, rootTime) };
 }
 
 // ColorBrewer "Oranges": a node's share of the trial's time picks its fill.

@@ -16,7 +16,7 @@ import type { DB } from "../store/database";
 import { lastValuesOfFile } from "../store/lspQueries";
 import { listTags, notesOf, tagsOf } from "../store/management";
 import {
-  countActivations, countValues, getActivations, getDeployment, getEnvironment, getFileAccesses, getModules, getWarnings, listTrials,
+  countActivations, countRows, countValues, getActivations, getDeployment, getFileAccesses, getModules, getWarnings, listTrials,
   type TrialRow, getElidedCalls } from "../store/queries";
 import { diffTrials } from "../trials/diff";
 import { trialFiles } from "../trials/files";
@@ -88,7 +88,7 @@ function summary(ctx: ApiContext, t: TrialRow) {
   return {
     trial: { ...brief(t, tagsOf(ctx.db, t.id)), ...publicTrial(t) },
     deployment: getDeployment(ctx.db, t.id),
-    counts: { ...countActivations(ctx.db, t.id), ...countValues(ctx.db, t.id), fileAccesses: files.length, environment: getEnvironment(ctx.db, t.id).length },
+    counts: { ...countActivations(ctx.db, t.id), ...countValues(ctx.db, t.id), fileAccesses: files.length, environment: countRows(ctx.db, "environment", t.id) },
     modules: getModules(ctx.db, t.id),
     files: files.map((f) => ({
       path: f.path, mode: f.mode, before: f.hash_before, after: f.hash_after, function: f.function, activation: f.activation_id,
@@ -110,10 +110,13 @@ const MAX_FLOW_NODES = 300;
 
 function dataflow(ctx: ApiContext, t: TrialRow, slice: string | null) {
   const g = buildDataflow(ctx.db, t.id);
-  const choices = {
-    files: [...new Set([...g.nodes.values()].flatMap((n) => (n.kind === "file" ? [n.path] : [])))].sort(),
-    values: [...new Set([...g.nodes.values()].flatMap((n) => (n.kind === "value" && n.valueKind !== "elided" ? [n.target] : [])))].sort().slice(0, 500),
-  };
+  const files = new Set<string>();
+  const values = new Set<string>();
+  for (const n of g.nodes.values()) {
+    if (n.kind === "file") files.add(n.path);
+    else if (n.kind === "value" && n.valueKind !== "elided") values.add(n.target);
+  }
+  const choices = { files: [...files].sort(), values: [...values].sort().slice(0, 500) };
   let note = "";
   let origin: string | null = null;
   let shown;
