@@ -12,6 +12,13 @@ export function listTags(db: DB): TagRow[] {
   return db.prepare(`SELECT * FROM tag ORDER BY trial_id, name`).all() as TagRow[];
 }
 
+/** Every trial's tag names, by trial id (trials without tags are absent). */
+export function tagsByTrial(db: DB): Map<number, string[]> {
+  const tags = new Map<number, string[]>();
+  for (const tag of listTags(db)) tags.set(tag.trial_id, [...(tags.get(tag.trial_id) ?? []), tag.name]);
+  return tags;
+}
+
 export function tagsOf(db: DB, trialId: number): string[] {
   return (db.prepare(`SELECT name FROM tag WHERE trial_id = ? ORDER BY name`).all(trialId) as { name: string }[]).map((r) => r.name);
 }

@@ -14,7 +14,7 @@ import { hoverAt } from "../lsp/hover";
 import { LineMap } from "../lsp/lineMap";
 import type { DB } from "../store/database";
 import { lastValuesOfFile } from "../store/lspQueries";
-import { listTags, notesOf, tagsOf } from "../store/management";
+import { notesOf, tagsByTrial, tagsOf } from "../store/management";
 import {
   countActivations, countRows, countValues, getActivations, getDeployment, getFileAccesses, getModules, getWarnings, listTrials,
   type TrialRow, getElidedCalls } from "../store/queries";
@@ -66,20 +66,15 @@ function brief(t: TrialRow, tags: string[] = []) {
 }
 
 function trials(ctx: ApiContext) {
-  const tags = tagMap(ctx.db);
+  const tags = tagsByTrial(ctx.db);
   return listTrials(ctx.db).map((t) => brief(t, tags.get(t.id)));
 }
 
-function tagMap(db: DB): Map<number, string[]> {
-  const tags = new Map<number, string[]>();
-  for (const tag of listTags(db)) tags.set(tag.trial_id, [...(tags.get(tag.trial_id) ?? []), tag.name]);
-  return tags;
-}
-
 function history(ctx: ApiContext) {
-  const nodes = historyNodes(listTrials(ctx.db), tagMap(ctx.db), (x) =>
-    `${x.id}  ${x.script} ${x.argv.slice(1).join(" ")}${x.kind === "backup" ? " (backup)" : x.status === "finished" ? "" : ` (${x.status})`}`);
-  for (const n of nodes) if (n.tags.length) n.label += `  [${n.tags.join(", ")}]`;
+  const tags = tagsByTrial(ctx.db);
+  const nodes = historyNodes(listTrials(ctx.db), tags, (x) =>
+    `${x.id}  ${x.script} ${x.argv.slice(1).join(" ")}${x.kind === "backup" ? " (backup)" : x.status === "finished" ? "" : ` (${x.status})`}` +
+    (tags.has(x.id) ? `  [${tags.get(x.id)!.join(", ")}]` : ""));
   return { dot: renderHistoryDot(nodes) };
 }
 
