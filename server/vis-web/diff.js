@@ -35,11 +35,10 @@ export async function renderDiff(target, state, app) {
   }).join("");
   const files = d.files.map((f) => [f.path, `${f.modeA ?? "–"} / ${f.modeB ?? "–"}`,
     f.inputChanged ? `input ${short(f.beforeA)} → ${short(f.beforeB)}` : f.outputChanged ? `output ${short(f.afterA)} → ${short(f.afterB)}` : f.modeA === null ? `only in trial ${b}` : `only in trial ${a}`]);
-  const dur = (x) => (x === null ? "–" : x < 1 ? `${(x * 1000).toFixed(1)} ms` : `${x.toFixed(2)} s`);
   target.querySelector("#diff-body").innerHTML = `
     <h3>Code</h3>${code || `<p class="note">same script and local modules</p>`}
     <h3>Arguments</h3>${d.arguments ? table(["", "arguments"], [[`trial ${a}`, d.arguments.before.join(" ")], [`trial ${b}`, d.arguments.after.join(" ")]]) : `<p class="note">same arguments</p>`}
-    <h3>Duration</h3><p>${dur(d.duration.before)} → ${dur(d.duration.after)}</p>
+    <h3>Duration</h3><p>${esc(d.a.durationText)} → ${esc(d.b.durationText)}</p>
     ${section("Deployment", d.deployment)}
     ${section("Modules", d.modules, ["module", `trial ${a}`, `trial ${b}`])}
     ${section("Environment", d.environment, ["variable", `trial ${a}`, `trial ${b}`])}
