@@ -201,13 +201,28 @@ class SettraceCore:
             self.fine.note_file(e[6], access)
 
     # -- the trace functions -----------------------------------------------------
+    def _failed(self, exc: BaseException) -> None:
+        self._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
+
+    @staticmethod
+    def _meta_cache():
+        """meta_of(code): the code object's _CodeMeta, made once per code object
+        (one cache per set of trace functions)."""
+        metas: dict = {}
+
+        def meta_of(code):
+            meta = metas.get(id(code))
+            if meta is None or meta.code is not code:
+                meta = _CodeMeta(code)
+                metas[id(code)] = meta
+            return meta
+
+        return meta_of
+
     def _build(self):
-        core = self
         rec = self.recorder
         frames = self.frames
         flags: dict = {}
-        is_project = self._is_project
-        metas: dict = {}
         skipped = SKIPPED_NAMES
         thread_parents = self.thread_parents
         on_call = rec.on_call
@@ -223,15 +238,8 @@ class SettraceCore:
         keep = self.calls_keep or sys.maxsize
         calls = self.calls
 
-        def failed(exc: BaseException) -> None:
-            core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
-
-        def meta_of(code):
-            meta = metas.get(id(code))
-            if meta is None or meta.code is not code:
-                meta = _CodeMeta(code)
-                metas[id(code)] = meta
-            return meta
+        failed = self._failed
+        meta_of = self._meta_cache()
 
         # A frame entry: [activation, code, last exception, its f_lasti,
         # activations started before it, is generator/coroutine].
@@ -377,13 +385,10 @@ class SettraceCore:
         A frame entry here is [activation, code, last exception, its f_lasti,
         activations started before it, is generator, fine state, trace function].
         """
-        core = self
         rec = self.recorder
         fine = self.fine
         frames = self.frames
         flags: dict = {}
-        is_project = self._is_project
-        metas: dict = {}
         skipped = SKIPPED_NAMES
         thread_parents = self.thread_parents
         on_call = rec.on_call
@@ -405,15 +410,8 @@ class SettraceCore:
         counter = [0]
         state = self._state
 
-        def failed(exc: BaseException) -> None:
-            core._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
-
-        def meta_of(code):
-            meta = metas.get(id(code))
-            if meta is None or meta.code is not code:
-                meta = _CodeMeta(code)
-                metas[id(code)] = meta
-            return meta
+        failed = self._failed
+        meta_of = self._meta_cache()
 
         def loop_exit(frame, st, code):
             """A StopIteration that only ends a `for` loop (or a comprehension
