@@ -6,7 +6,7 @@ import { formatDuration } from "../format/text";
 import { createParser } from "../index/parser";
 import { indexBytes } from "../index/projectIndex";
 import type { DB } from "../store/database";
-import { listTags } from "../store/management";
+import { tagsByTrial } from "../store/management";
 import { getActivations, listTrials, type TrialRow } from "../store/queries";
 import { historyNodes } from "../trials/history";
 import { trialFiles } from "../trials/files";
@@ -55,8 +55,7 @@ export function buildGraph(db: DB, root: string, t: TrialRow, req: GraphRequest)
       return { kind: "activation", trial: t.id, nodes, edges };
     }
     case "history": {
-      const tags = new Map<number, string[]>();
-      for (const tag of listTags(db)) tags.set(tag.trial_id, [...(tags.get(tag.trial_id) ?? []), tag.name]);
+      const tags = tagsByTrial(db);
       const hn = historyNodes(listTrials(db), tags, (x) => `${x.id} ${x.script} ${x.argv.slice(1).join(" ")} (${x.kind === "backup" ? "backup" : x.status})`);
       return {
         kind: "history", trial: null,

@@ -4,8 +4,9 @@ import { labelOf } from "./dataflow";
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const cut = (s: string, n = 60) => (s.length <= n ? s : s.slice(0, n - 1) + "…");
 
-export function toDot(g: FlowGraph, name = "dataflow"): string {
-  const lines = [`digraph ${name} {`, "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'];
+/** `rankdir`: LR (left to right, the default) or TB (top to bottom, as the web view lays it out). */
+export function toDot(g: FlowGraph, name = "dataflow", rankdir: "LR" | "TB" = "LR"): string {
+  const lines = [`digraph ${name} {`, `  rankdir=${rankdir};`, '  node [fontname="Helvetica", fontsize=10];'];
   // Keys like g3:12:x (collapsed loops) are quoted: a bare colon is a port in dot.
   for (const [k, n] of g.nodes) lines.push(`  "${k}" [label="${esc(cut(labelOf(n)))}", ${shape(n)}];`);
   for (const [a, b] of g.edges()) lines.push(`  "${a}" -> "${b}";`);

@@ -1,6 +1,6 @@
 import { NowError } from "../errors";
 import { formatTime, shellQuote, shortHash } from "../format/text";
-import { listTags } from "../store/management";
+import { tagsByTrial } from "../store/management";
 import { listTrials, type TrialRow } from "../store/queries";
 import { historyNodes, renderHistoryDot, renderHistoryText } from "../trials/history";
 import { openProjectStore, printJson } from "./common";
@@ -18,8 +18,7 @@ export function historyCommand(opts: HistoryOptions): void {
   const { db } = openProjectStore(opts.cwd);
   try {
     if (opts.definitions !== undefined) return definitionsHistory(db, opts.definitions, opts.format);
-    const tags = new Map<number, string[]>();
-    for (const t of listTags(db)) tags.set(t.trial_id, [...(tags.get(t.trial_id) ?? []), t.name]);
+    const tags = tagsByTrial(db);
     let trials = listTrials(db);
     if (opts.script) trials = trials.filter((t) => t.script === opts.script || t.script.endsWith("/" + opts.script));
     if (opts.status) trials = trials.filter((t) => (opts.status === "backup" ? t.kind === "backup" : t.kind === "run" && t.status === opts.status));

@@ -139,7 +139,7 @@ function dataflow(ctx: ApiContext, t: TrialRow, slice: string | null) {
     }
   }
   // Top to bottom: a slice is mostly a chain, and values' labels are wide.
-  return { dot: toDot(shown).replace("rankdir=LR;", "rankdir=TB;"), nodes: shown.nodes.size, total: g.nodes.size, granularity: t.granularity, choices, origin, note };
+  return { dot: toDot(shown, "dataflow", "TB"), nodes: shown.nodes.size, total: g.nodes.size, granularity: t.granularity, choices, origin, note };
 }
 
 const groupKey = (n: FlowNode) => (n.kind === "value" ? `g:${n.file}:${n.line}:${n.target}` : "");
