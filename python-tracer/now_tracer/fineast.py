@@ -249,20 +249,14 @@ class _Analyser:
                 g.targets.extend(T(s.target, kind, scope, None, cond))
                 g.targets.extend(walrus)
                 g.reads.update(reads)
-        elif isinstance(s, (ast.For, ast.AsyncFor)):
+        elif isinstance(s, (ast.For, ast.AsyncFor, ast.While)):
             g = self.group(scope, first, self.header_end(s, s.body))
-            rng = self.body_range(s.body)
-            reads, walrus = self.names([s.iter, s.target], scope, cond)
-            g.targets.extend(T(s.target, "for", scope, rng, cond))
-            g.targets.extend(walrus)
-            g.reads.update(reads)
-            one_line = first_line(s.body[0]) == s.lineno
-            g.loop = one_line
-            work.append((s.orelse, scope, None))
-            work.append((s.body, scope, s.lineno if one_line else None))
-        elif isinstance(s, ast.While):
-            g = self.group(scope, first, self.header_end(s, s.body))
-            reads, walrus = self.names([s.test], scope, cond)
+            if isinstance(s, ast.While):
+                reads, walrus = self.names([s.test], scope, cond)
+            else:
+                rng = self.body_range(s.body)
+                reads, walrus = self.names([s.iter, s.target], scope, cond)
+                g.targets.extend(T(s.target, "for", scope, rng, cond))
             g.targets.extend(walrus)
             g.reads.update(reads)
             one_line = first_line(s.body[0]) == s.lineno
