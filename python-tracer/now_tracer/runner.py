@@ -27,12 +27,19 @@ from __future__ import annotations
 
 import builtins
 import os
-import subprocess
 import sys
+import time
 import types
 from importlib.machinery import SourceFileLoader, all_suffixes
 
 from now_tracer import tbtrim
+
+if sys.version_info < (3, 10):
+    # Only for the rare uncompilable script, whose command line is rebuilt from
+    # the interpreter's flags; 3.10+ has sys.orig_argv and spawns with
+    # os.posix_spawn (importing subprocess costs ~4 ms of every start). Imported
+    # here, before the script runs: later, a project's subprocess.py could shadow it.
+    import subprocess
 
 SIGINT_EXIT_CODE = 130  # reported in `end` for a KeyboardInterrupt (the process dies by SIGINT)
 
@@ -155,18 +162,22 @@ class ScriptRunner:
         to give the exact diagnostics and exit code."""
         trial = self.trial
         orig = getattr(sys, "orig_argv", None)
-        if orig and self.script in orig:
-            cmd = [sys.executable] + list(orig[1:])  # rewritten to `python [opts] script args`
+        if orig is not None:
+            # 3.10+: `python [opts] script args` (as _fix_orig_argv rewrote it).
+            cmd = [sys.executable] + list(orig[1:]) if self.script in orig else [sys.executable, self.script] + self.args
         else:
             cmd = [sys.executable] + subprocess._args_from_interpreter_flags() + [self.script] + self.args  # type: ignore[attr-defined]
         trial.recorder.warning("compile() rejected the script (%s): ran untraced by the interpreter" % type(error).__name__)
         trial.output_counted = False  # the child's output bypasses our counters
-        try:
-            code = subprocess.call(cmd)
-        except KeyboardInterrupt:
-            code = -2
-        except OSError:
-            code = 1
+        if orig is not None:
+            code = _spawn_and_wait(cmd)
+        else:
+            try:
+                code = subprocess.call(cmd)
+            except KeyboardInterrupt:
+                code = -2
+            except OSError:
+                code = 1
         if code < 0:
             code = 128 - code
         info = None
@@ -177,6 +188,38 @@ class ScriptRunner:
                 info = None
         trial.set_outcome(code, info)
         raise SystemExit(code)
+
+
+def _spawn_and_wait(cmd) -> int:
+    """subprocess.call(cmd) without subprocess: the exit code, -N if the child
+    died by signal N, -2 on a KeyboardInterrupt (the child, given 0.25 s to end
+    as subprocess does, is then killed), 1 if it cannot be started.
+
+    posix_spawn, not fork: forking a process with threads (the log's flusher)
+    warns on 3.12+. The child inherits only inheritable descriptors (the
+    tracer's are not), as an untraced `python script` would."""
+    try:
+        pid = os.posix_spawn(cmd[0], cmd, os.environ)
+    except OSError:
+        return 1
+    try:
+        _, status = os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        deadline = time.monotonic() + 0.25
+        try:
+            while time.monotonic() < deadline:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return -2
+                time.sleep(0.01)
+            os.kill(pid, 9)  # SIGKILL, as Popen.kill()
+            os.waitpid(pid, 0)
+        except (OSError, KeyboardInterrupt):
+            pass
+        return -2
+    except OSError:
+        return 1
+    return os.waitstatus_to_exitcode(status)
 
 
 def _install_excepthook_shim(exc: BaseException, tb, pause_files) -> None:

@@ -140,6 +140,29 @@ class ExitTests(TracerTestCase):
                 end = by_type(traced.events(), "end")[0]
                 self.assertEqual(end["exit_code"], plain.returncode)
 
+    def test_uncompilable_script_gets_its_arguments_and_exit_code(self):
+        # 3.8–3.11 run a file with a NUL byte up to it, compile() rejects it: the
+        # re-run by the interpreter must see the same argv, stdin and environment.
+        source = (
+            b"import os, sys\nprint(sys.argv, sys.stdin.read(), os.environ.get('NOW_X'))\n"
+            b"sys.stderr.write('bye\\n')\nsys.exit(3)\x00\n"
+        )
+        plain, traced = self.check(source, args=("a", "--b"), stdin=b"in", env={"NOW_X": "y"})
+        end = by_type(traced.events(), "end")[0]
+        self.assertEqual(end["exit_code"], plain.returncode)
+        warnings = [e["message"] for e in by_type(traced.events(), "warning")]
+        self.assertTrue(any("compile() rejected the script" in w for w in warnings), warnings)
+
+    def test_uncompilable_script_killed_by_a_signal(self):
+        source = b"import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\x00\n"
+        plain, traced = self.run_both({"main.py": source})
+        if plain.returncode == -signal.SIGTERM:  # 3.8–3.11 run it
+            self.assertEqual(traced.returncode, 128 + signal.SIGTERM)
+        else:
+            self.assertSameBehaviour(plain, traced)
+        end = by_type(traced.events(), "end")[0]
+        self.assertEqual(end["exit_code"], traced.returncode)
+
     def test_keyboard_interrupt(self):
         plain, traced = self.check(
             """
