@@ -5,6 +5,9 @@ decorator's line, not the `def`'s. So each project file is parsed once with
 `ast` into a map (line, co_name) -> (qualname, def line), keyed by both the
 `def`/`class` line and the first decorator's line.
 
+`_ast` and compile() rather than the `ast` module, which costs a few ms of every
+start to import (fine mode's fineast.py still uses it).
+
 List/set/dict comprehensions are not scopes here: 3.12 inlines them, and the
 tracer skips their code objects on older versions, so `f.<locals>.<lambda>`
 is reported for a lambda inside a comprehension in `f` on every version.
@@ -12,13 +15,14 @@ is reported for a lambda inside a comprehension in `f` on every version.
 
 from __future__ import annotations
 
-import ast
+import _ast
 import re
 import sys
 
 _HAS_QUALNAME = sys.version_info >= (3, 11)
 _COMP_SCOPE = re.compile(r"<(?:listcomp|setcomp|dictcomp)>\.(?:<locals>\.)?")
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_FUNCS = (_ast.FunctionDef, _ast.AsyncFunctionDef)
+_AST = _ast.AST
 
 
 class CodeInfo:
@@ -51,7 +55,7 @@ class CodeInfo:
             try:
                 source = self._read(filename)
                 if source is not None:
-                    table = _build(ast.parse(source, filename))
+                    table = _build(compile(source, filename, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True))
             except Exception:  # SyntaxError, ValueError, RecursionError…
                 table = None
             self._files[filename] = table
@@ -65,8 +69,8 @@ def _build(tree) -> dict:
     stack = [(tree, "")]
     while stack:
         node, prefix = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, _FUNCS) or isinstance(child, ast.ClassDef):
+        for child in _child_nodes(node):
+            if isinstance(child, _FUNCS) or isinstance(child, _ast.ClassDef):
                 qual = prefix + child.name
                 line = child.lineno
                 entry = (qual, line)
@@ -74,7 +78,7 @@ def _build(tree) -> dict:
                 if child.decorator_list:
                     first = min([d.lineno for d in child.decorator_list] + [line])
                     table.setdefault((first, child.name), entry)
-                inner = qual + (".<locals>." if not isinstance(child, ast.ClassDef) else ".")
+                inner = qual + (".<locals>." if not isinstance(child, _ast.ClassDef) else ".")
                 # Decorators and defaults are evaluated in the enclosing scope.
                 for d in child.decorator_list:
                     stack.append((d, prefix))
@@ -85,12 +89,12 @@ def _build(tree) -> dict:
                     stack.append((b, prefix))
                 for stmt in child.body:
                     stack.append((_Body(stmt), inner))
-            elif isinstance(child, ast.Lambda):
+            elif isinstance(child, _ast.Lambda):
                 qual = prefix + "<lambda>"
                 table.setdefault((child.lineno, "<lambda>"), (qual, child.lineno))
                 stack.append((child.args, prefix))
                 stack.append((_Body(child.body), qual + ".<locals>."))
-            elif isinstance(child, ast.GeneratorExp):
+            elif isinstance(child, _ast.GeneratorExp):
                 qual = prefix + "<genexpr>"
                 table.setdefault((child.lineno, "<genexpr>"), (qual, child.lineno))
                 stack.append((child, qual + ".<locals>."))
@@ -99,7 +103,19 @@ def _build(tree) -> dict:
     return table
 
 
-class _Body(ast.AST):
+def _child_nodes(node):
+    """ast.iter_child_nodes: the nodes in the node's fields, in order."""
+    for name in node._fields:
+        field = getattr(node, name, None)
+        if isinstance(field, _AST):
+            yield field
+        elif isinstance(field, list):
+            for item in field:
+                if isinstance(item, _AST):
+                    yield item
+
+
+class _Body(_AST):
     """Wraps one node so the walk visits the node itself, not only its children."""
 
     _fields = ("node",)
