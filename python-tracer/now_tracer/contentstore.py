@@ -19,7 +19,8 @@ _CHUNK = 1024 * 1024
 
 class ContentStore:
     def __init__(self, root: str, warn) -> None:
-        self.dir = os.path.join(root, ".now", "content")
+        self.now_dir = os.path.join(root, ".now")
+        self.dir = os.path.join(self.now_dir, "content")
         self._warn = warn
         self._known: set = set()
         self._counter = 0
@@ -32,21 +33,26 @@ class ContentStore:
         Returns None for a missing, unreadable or non-regular file (FIFOs and
         devices are never read: reading them would consume the script's data).
         """
+        return self.hash_file_stat(path, store)[0]
+
+    def hash_file_stat(self, path: str, store: bool = True):
+        """(hash_file's digest, the os.stat taken before reading, or None);
+        the stat is None when the digest is."""
         try:
             # stat before open: even opening a FIFO or a tty can disturb the script.
             st = os.stat(path)
             if not stat.S_ISREG(st.st_mode):
-                return None
+                return None, None
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
             hit = self._hashes.get(path)
             if hit is not None and hit[0] == key and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
-                return hit[1]
+                return hit[1], st
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError:
-            return None
+            return None, None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
+                return None, None
             h = hashlib.sha256()
             kept: list = []
             size = 0
@@ -61,18 +67,16 @@ class ContentStore:
                 elif kept:
                     kept = []
             digest = h.hexdigest()
-            # Like git's "racily clean" rule: a file modified in the last seconds
-            # may change again within the same mtime tick, so is not cached.
-            if time.time() - st.st_mtime > 2.0:
+            if not racily_clean(st):
                 self._hashes[path] = (key, digest)
             if store:
                 if size <= MAX_STORED:
                     self.put(digest, b"".join(kept))
                 else:
                     self._warn("file larger than 64 MiB hashed, not stored: %s" % path)
-            return digest
+            return digest, st
         except OSError:
-            return None
+            return None, None
         finally:
             os.close(fd)
 
@@ -104,6 +108,12 @@ class ContentStore:
             self._known.add(digest)
         except OSError as e:
             self._warn("content store: cannot write %s: %s" % (digest, e.strerror or e))
+
+
+def racily_clean(st) -> bool:
+    """Like git's "racily clean" rule: a file modified in the last seconds may
+    change again within the same mtime tick, so its hash is not cached."""
+    return time.time() - st.st_mtime <= 2.0
 
 
 def sha256_bytes(data: bytes) -> str:
