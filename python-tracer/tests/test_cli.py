@@ -11,16 +11,58 @@ import uuid
 from support import PYTHON, TRACER, TracerTestCase, clean_env, load_events
 
 sys.path.insert(0, TRACER)
-from now_tracer.cli import split_argv  # noqa: E402
+from now_tracer.cli import UsageError, help_text, parse_args  # noqa: E402
 
 
-class SplitTests(unittest.TestCase):
-    def test_split(self):
-        self.assertEqual(split_argv(["s.py", "--root", "x"]), ([], ["s.py", "--root", "x"]))
-        self.assertEqual(split_argv(["--root", "r", "s.py", "-v"]), (["--root", "r"], ["s.py", "-v"]))
-        self.assertEqual(split_argv(["--root=r", "--no-redact", "s.py"]), (["--root=r", "--no-redact"], ["s.py"]))
-        self.assertEqual(split_argv(["--log", "l", "--", "--weird.py", "a"]), (["--log", "l"], ["--weird.py", "a"]))
-        self.assertEqual(split_argv([]), ([], []))
+class ParseTests(unittest.TestCase):
+    def parse(self, argv):
+        ns, rest = parse_args(argv)
+        return {k: v for k, v in vars(ns).items() if v is not None and v is not False}, rest
+
+    def test_options_end_at_the_script_or_double_dash(self):
+        defaults = {"loop_keep": 3, "calls_keep": 0}
+        self.assertEqual(self.parse(["s.py", "--root", "x"]), (defaults, ["s.py", "--root", "x"]))
+        self.assertEqual(self.parse(["--root", "r", "s.py", "-v"]), (dict(defaults, root="r"), ["s.py", "-v"]))
+        self.assertEqual(
+            self.parse(["--root=r", "--no-redact", "s.py"]), (dict(defaults, root="r", no_redact=True), ["s.py"])
+        )
+        self.assertEqual(self.parse(["--log", "l", "--", "--weird.py", "a"]), (dict(defaults, log="l"), ["--weird.py", "a"]))
+        self.assertEqual(self.parse(["-", "a"]), (defaults, ["-", "a"]))
+        self.assertEqual(self.parse([]), (defaults, []))
+        self.assertEqual(
+            self.parse(["--fine", "--loop-keep", "0", "--calls-keep=7", "--trial", "t", "s.py"]),
+            (dict(defaults, fine=True, loop_keep=0, calls_keep=7, trial="t"), ["s.py"]),
+        )
+        # a value is taken whole, even when it looks like an option
+        self.assertEqual(self.parse(["--root", "--fine", "s.py"]), (dict(defaults, root="--fine"), ["s.py"]))
+
+    def test_errors(self):
+        for argv, message in (
+            (["--bogus", "s.py"], "unrecognized arguments: --bogus"),
+            (["-x", "s.py"], "unrecognized arguments: -x"),
+            # getopt's unique prefixes are refused, as argparse's allow_abbrev=False did
+            (["--ro", "r", "s.py"], "unrecognized arguments: --ro"),
+            (["--no", "s.py"], "unrecognized arguments: --no"),
+            (["--root", "r", "--fin", "s.py"], "unrecognized arguments: --fin"),
+            (["--l=x", "s.py"], "unrecognized arguments: --l"),
+            (["--root"], "argument --root: expected one argument"),
+            (["--fine=yes", "s.py"], "argument --fine: ignored explicit argument"),
+            (["--calls-keep", "-1", "s.py"], "argument --calls-keep: must be an integer >= 0, not '-1'"),
+            (["--loop-keep=x", "s.py"], "argument --loop-keep: must be an integer >= 0, not 'x'"),
+        ):
+            with self.subTest(argv=argv):
+                with self.assertRaises(UsageError) as cm:
+                    parse_args(argv)
+                self.assertEqual(str(cm.exception), message)
+
+    def test_help(self):
+        for argv in (["--help"], ["-h", "s.py"], ["--root", "r", "--help", "s.py"]):
+            with self.subTest(argv=argv):
+                self.assertTrue(parse_args(argv)[0].help)
+        text = help_text()
+        self.assertTrue(text.startswith("usage: now_tracer [options] [--] script.py [args...]\n"))
+        for option in ("--root ROOT", "--trial TRIAL", "--log LOG", "--no-redact", "--fine", "--loop-keep K", "--calls-keep K"):
+            self.assertIn("  " + option + " ", text)
 
 
 class CliTests(TracerTestCase):
@@ -71,6 +113,12 @@ class CliTests(TracerTestCase):
         p = self.tracer(["main.py", "arg"], cwd=folder, module=True)
         self.assertEqual((p.stdout, p.stderr, p.returncode), (b"True __main__\n", b"", 0))
         self.assertEqual(load_events(folder)[0]["argv"], ["main.py", "arg"])
+
+    def test_help(self):
+        p = self.tracer(["--help"], cwd=self.tmp)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        self.assertIn(b"--calls-keep K", p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, ".now")))
 
     def test_errors(self):
         folder = self.project({"main.py": "pass\n"})

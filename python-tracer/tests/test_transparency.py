@@ -320,13 +320,14 @@ class EnvironmentTests(TracerTestCase):
         self.assertEqual(by_type(ev, "output")[0]["stdout"], len(traced.stdout.decode()))
 
     def test_project_modules_shadowing_stdlib(self):
-        # The tracer imports json, uuid, platform, argparse… before the script;
-        # a project's own module of the same name must still win, as untraced.
+        # The tracer imports json, uuid, getopt, tokenize… before the script;
+        # a project's own module of the same name must still win, as untraced
+        # (platform and argparse: modules it imported once, and might again).
         self.check(
             {
                 "main.py": """
-                    import json, uuid, platform, argparse, tokenize
-                    print(json.WHO, uuid.WHO, platform.WHO, argparse.WHO, tokenize.WHO)
+                    import json, uuid, platform, argparse, tokenize, getopt, hashlib
+                    print(json.WHO, uuid.WHO, platform.WHO, argparse.WHO, tokenize.WHO, getopt.WHO, hashlib.WHO)
                     import sys
                     print(sorted(n for n in sys.modules if n.startswith("json")))
                 """,
@@ -335,6 +336,8 @@ class EnvironmentTests(TracerTestCase):
                 "platform.py": "WHO = 'my platform'\n",
                 "argparse/__init__.py": "WHO = 'my argparse'\n",
                 "tokenize.py": "WHO = 'my tokenize'\n",
+                "getopt.py": "WHO = 'my getopt'\n",
+                "hashlib.py": "WHO = 'my hashlib'\n",
             }
         )
 
