@@ -12,7 +12,6 @@ from __future__ import annotations
 import getopt
 import os
 import sys
-import uuid
 
 # Imported now, before open() is patched and before the script runs:
 # tokenize binds the builtin open at import time (linecache uses it to show
@@ -118,6 +117,28 @@ def _keep(name: str, text: str) -> int:
     return k
 
 
+def uuid_text(text: str) -> str:
+    """str(uuid.UUID(text)), without importing uuid (~0.65 ms of every start):
+    the same forms accepted (braces, `urn:uuid:`, no hyphens), ValueError for others."""
+    hex_ = text.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
+    if len(hex_) != 32:
+        raise ValueError("badly formed hexadecimal UUID string")
+    return _uuid_format(int(hex_, 16))
+
+
+def uuid4_text() -> str:
+    """str(uuid.uuid4()): 16 random bytes, version 4, RFC 4122 variant."""
+    n = int.from_bytes(os.urandom(16), "big")
+    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)
+    n = (n & ~(0xF000 << 64)) | (4 << 76)
+    return _uuid_format(n)
+
+
+def _uuid_format(n: int) -> str:
+    h = "%032x" % n
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
 def help_text() -> str:
     lines = [USAGE, "", DESCRIPTION, "", "options:"]
     heads = [("-h, --help" if name == "help" else "--" + name) + (" " + metavar if metavar else "")
@@ -192,12 +213,12 @@ def main(launcher: str = "module", preloaded=None) -> None:
     root = os.path.abspath(ns.root) if ns.root else find_root(os.path.dirname(script_path))
     if ns.trial:
         try:
-            trial_id = str(uuid.UUID(ns.trial))
+            trial_id = uuid_text(ns.trial)
         except ValueError:
             fail("--trial must be a uuid, not %r" % ns.trial)
             return
     else:
-        trial_id = str(uuid.uuid4())
+        trial_id = uuid4_text()
     log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
 
     trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep,

@@ -11,7 +11,7 @@ import uuid
 from support import PYTHON, TRACER, TracerTestCase, clean_env, load_events
 
 sys.path.insert(0, TRACER)
-from now_tracer.cli import UsageError, help_text, parse_args  # noqa: E402
+from now_tracer.cli import UsageError, help_text, parse_args, uuid4_text, uuid_text  # noqa: E402
 
 
 class ParseTests(unittest.TestCase):
@@ -63,6 +63,36 @@ class ParseTests(unittest.TestCase):
         self.assertTrue(text.startswith("usage: now_tracer [options] [--] script.py [args...]\n"))
         for option in ("--root ROOT", "--trial TRIAL", "--log LOG", "--no-redact", "--fine", "--loop-keep K", "--calls-keep K"):
             self.assertIn("  " + option + " ", text)
+
+
+class UuidTests(unittest.TestCase):
+    """The tracer's uuid helpers give what the uuid module gives."""
+
+    def test_uuid_text_is_str_of_uuid(self):
+        cases = [str(uuid.uuid4()) for _ in range(20)] + [
+            "{12345678-1234-5678-1234-567812345678}", "urn:uuid:12345678-1234-5678-1234-567812345678",
+            "12345678123456781234567812345678", "ABCDEFAB-1234-5678-1234-567812345678", "x", "",
+            "1234567812345678123456781234567g", " 2345678123456781234567812345678", "+2345678123456781234567812345678",
+            "1_345678123456781234567812345678", "-" * 40, "uuid:urn:12345678123456781234567812345678",
+        ]
+        for text in cases:
+            with self.subTest(text=text):
+                try:
+                    expected = str(uuid.UUID(text))
+                except ValueError:
+                    with self.assertRaises(ValueError):
+                        uuid_text(text)
+                else:
+                    self.assertEqual(uuid_text(text), expected)
+
+    def test_uuid4_text(self):
+        seen = set()
+        for _ in range(500):
+            text = uuid4_text()
+            u = uuid.UUID(text)
+            self.assertEqual((u.version, u.variant, str(u)), (4, uuid.RFC_4122, text))
+            seen.add(text)
+        self.assertEqual(len(seen), 500)
 
 
 class CliTests(TracerTestCase):
