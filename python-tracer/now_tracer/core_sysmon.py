@@ -25,9 +25,15 @@ thread, including threads started with `_thread` directly (settrace only sees
 threading's threads; such threads' activations get parent null).
 
 Coarse mode with --calls-keep K: past a code object's first K activations,
-PY_START only counts (calls_elided, written by the trial at exit); once no
-recorded activation of that code is in the frame table, its local events go
-off (README, "Bounded activations"). Fine mode ignores K.
+nothing is recorded, only counted (calls_elided, written by the trial at exit;
+README, "Bounded activations"). Once no recorded activation of that code is in
+the frame table, its local events go off; once no activation of it runs at
+all, its calls are handed to a callcounter.CallCounter on a second tool id,
+which counts them in C, and this tool's PY_START returns DISABLE for it. A
+recursive function whose recorded root keeps running (fib(25) under its
+descendants) is split first: it is given a copy of its code for its new
+calls (see split in _build). Without a second free tool id, PY_START counts.
+Fine mode ignores K.
 
 Fine mode (_build_fine) adds, per project code object, LINE (when its
 activations need line events) and JUMP (for settrace's extra line event on a
@@ -49,12 +55,46 @@ from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_COD
 from now_tracer.core_settrace import _CodeMeta as _META
 
 _MON = getattr(sys, "monitoring", None)
+_FUNCTION = type(lambda: None)
+
+
+def function_of(code, frame):
+    """The function whose code is `code`, found under its qualified name in the
+    globals of `frame` (an activation of it), or None. Only dicts are looked
+    into (a module's globals, a class's __dict__, a wrapper's __wrapped__), so
+    no code of the script runs."""
+    names = code.co_qualname.split(".")
+    if "<locals>" in names:
+        return None
+    obj = frame.f_globals.get(names[0]) if type(frame.f_globals) is dict else None
+    for name in names[1:]:
+        d = _own_dict(obj)
+        obj = d.get(name) if d is not None else None
+    for _ in range(8):
+        if type(obj) is _FUNCTION:
+            return obj if obj.__code__ is code else None
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+            continue
+        d = _own_dict(obj)
+        obj = d.get("__wrapped__") if d is not None else None
+    return None
+
+
+def _own_dict(obj):
+    if obj is None:
+        return None
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        return None
+    return d if type(d) is dict or type(d).__name__ == "mappingproxy" else None
 
 
 class SysmonCore:
     name = "sysmon"
 
-    def __init__(self, recorder, is_project, warn, fine=None, tool_id=None, calls_keep=0) -> None:
+    def __init__(self, recorder, is_project, warn, fine=None, tool_id=None, calls_keep=0, counter_tool_id=None) -> None:
         self.recorder = recorder
         # coarse mode: activations recorded per code object (0: all); the others counted
         self.calls_keep = calls_keep if (calls_keep and fine is None) else 0
@@ -68,10 +108,21 @@ class SysmonCore:
         self.thread_parents: dict = {}
         self._state = [False]
         # id(code) -> the project's code objects. Fine mode: the code object.
-        # Coarse mode: [code, activations recorded, not recorded, (unused),
-        # local events on, generator/coroutine, either of the last two]
+        # Coarse mode: [code, activations recorded, not recorded (counted here),
+        # counted by the CallCounter, local events on, generator/coroutine,
+        # either of the last two, split (see _build's split)]
         self._codes: dict = {}
+        # split recursive functions: [(function, its code, the copy it runs)],
+        # and id(copy) -> its function's code
+        self._splits: list = []
+        self._copy_of: dict = {}
         self._started = False
+        # --calls-keep: a second tool id counting, in C, the calls past the cap
+        self.counter = None
+        if counter_tool_id is not None and self.calls_keep:
+            from now_tracer.callcounter import CallCounter
+
+            self.counter = CallCounter(counter_tool_id)
 
     @property
     def active(self) -> bool:
@@ -89,6 +140,8 @@ class SysmonCore:
         # PY_UNWIND, PY_THROW and RAISE cannot be set per code object: global,
         # with callbacks that cost one dict lookup outside the project.
         mon.set_events(tid, E.PY_START | E.PY_UNWIND | E.PY_THROW | E.RAISE)
+        if self.counter is not None:
+            self.counter.start()
 
     def stop(self) -> None:
         self._state[0] = False
@@ -97,6 +150,14 @@ class SysmonCore:
         self._started = False
         mon = _MON
         tid = self.tool_id
+        if self.counter is not None:
+            self.counter.stop()
+        for func, code, copy in self._splits:
+            try:
+                if func.__code__ is copy:
+                    func.__code__ = code
+            except Exception:
+                pass
         try:
             mon.set_events(tid, 0)
             for code in list(self._codes.values()):
@@ -116,7 +177,14 @@ class SysmonCore:
 
     def elided(self):
         """[(code, activations not recorded)] for the code objects over their cap."""
-        return [(c[0], c[2]) for c in list(self._codes.values()) if isinstance(c, list) and c[2]]
+        counted = self.counter.counts() if self.counter is not None else {}
+        totals: dict = {}
+        for key, c in list(self._codes.items()):
+            if isinstance(c, list):
+                n = c[2] + (counted.get(key, 0) if c[3] else 0)
+                code = self._copy_of.get(key, c[0])  # a split's copy counts for its function's code
+                totals[code] = totals.get(code, 0) + n
+        return [(code, n) for code, n in totals.items() if n]
 
     def thread_starting(self, frame, thread_parents) -> None:
         """`frame` runs Thread.start: the thread's first project activation will have
@@ -208,6 +276,11 @@ class SysmonCore:
         current_thread = threading.current_thread
         keep = self.calls_keep or sys.maxsize
         GEN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
+        DISABLE = mon.DISABLE
+        counter = self.counter
+        count_from_here = counter.enter if counter is not None else None
+        count_end = counter.leave if counter is not None else None
+        current_frames = sys._current_frames
 
         failed = self._failed
         first_start = self._first_start(failed)
@@ -234,6 +307,55 @@ class SysmonCore:
                     return True
             return False
 
+        def running_elsewhere(code, me):
+            """Does an activation of code other than the frame `me` run on any
+            thread's stack?"""
+            for f in current_frames().values():
+                while f is not None:
+                    if f.f_code is code and f is not me:
+                        return True
+                    f = f.f_back
+            return False
+
+        splits = self._splits
+        copy_of = self._copy_of
+
+        def split(code, c, frame):
+            """Recursion past the cap: a recorded activation of code is still
+            running (fib(25) while its 242 784 descendants run), so code's
+            PY_RETURN must stay on for it, and every unrecorded call would pay a
+            Python callback for its return. Instead, the function is given an
+            identical copy of its code (code.replace(): same name, lines, file):
+            the running frames keep the original and their events; new calls run
+            the copy, whose calls the CallCounter counts from its first (nothing
+            runs it yet). Only a function found under its qualified name in the
+            frame's globals is split (module functions, methods, static and class
+            methods, through __wrapped__); stop() gives it back its code."""
+            c[7] = False  # tried once
+            func = function_of(code, frame)
+            if func is None:
+                return
+            copy = code.replace()
+            codes[id(copy)] = [copy, keep, 0, True, False, False, False, False]
+            copy_of[id(copy)] = code
+            counter.add(copy)
+            splits.append((func, code, copy))
+            func.__code__ = copy
+            c[7] = copy
+
+        def hand_over(code, c):
+            """Past the cap, with local events off (nothing recorded live): from
+            now on the CallCounter counts this code's calls, this one included
+            (callcounter.py gives the conditions). Tried at the first such call
+            and then every 64th while another activation of the code runs."""
+            me = getframe(2)
+            if running_elsewhere(code, me):
+                return False
+            counter.add(code)
+            c[3] = True
+            count_from_here(code, 0)
+            return True
+
         def py_start(code, offset):
             c = codes.get(id(code))
             if c is not None and c[0] is code:
@@ -244,17 +366,30 @@ class SysmonCore:
                     # Once no recorded activation of the code is live (looked at the
                     # first time and every 64th), its local events go off: its
                     # returns, yields and resumes cost nothing from then on.
-                    c[2] += 1
                     if c[6]:  # a generator, or local events still on
+                        c[2] += 1
                         try:
                             if c[5]:
                                 frames.pop(id(getframe(1)), None)
-                            if c[4] and c[2] & 63 == 1 and not live(code):
-                                c[4] = False
-                                c[6] = c[5]
-                                set_local(tid, code, 0)
+                            if c[4] and c[2] & 63 == 1:
+                                if not live(code):
+                                    c[4] = False
+                                    c[6] = c[5]
+                                    set_local(tid, code, 0)
+                                elif c[7] is None and counter is not None and not c[5]:
+                                    split(code, c, getframe(1))
                         except Exception as err:
                             failed(err)
+                        return None
+                    if c[3]:  # counted in C (back here only after a restart_events())
+                        return DISABLE
+                    if counter is not None and not (c[2] - 1) & 63:
+                        try:
+                            if hand_over(code, c):
+                                return DISABLE  # this tool's PY_START, for this code only
+                        except Exception as err:
+                            failed(err)
+                    c[2] += 1
                     return None
                 # the hot path of recorded activations: start_activation inlined
                 if not state[0]:
@@ -280,7 +415,7 @@ class SysmonCore:
             if go is not True:
                 return go
             try:
-                codes[id(code)] = c = [code, 0, 0, None, True, bool(code.co_flags & GEN), True]
+                codes[id(code)] = c = [code, 0, 0, False, True, bool(code.co_flags & GEN), True, None]
                 set_local(tid, code, LOCAL)
                 start_activation(getframe(1), code, c)
             except Exception as err:
@@ -298,8 +433,14 @@ class SysmonCore:
         def py_unwind(code, offset, exc):
             try:
                 e = frames.pop(id(getframe(1)), None)
-                if e is not None and e[1] is code and state[0]:
-                    on_raise(e[0], exc)
+                if e is not None and e[1] is code:
+                    if state[0]:
+                        on_raise(e[0], exc)
+                elif count_end is not None:
+                    # PY_UNWIND cannot be the counter's per-code event: its end, by hand
+                    c = codes.get(id(code))
+                    if c is not None and c[3] and c[0] is code:
+                        count_end(code, offset, exc)
             except Exception as err:
                 failed(err)
 

@@ -21,37 +21,57 @@ from now_tracer.core_settrace import SettraceCore
 ENV = "NOW_TRACER_CORE"
 DEFAULT_SYSMON = True  # sysmon is the default on 3.12+
 TOOL_NAME = "now_tracer"
+COUNTER_NAME = "now_tracer counter"
 
 
 def _tool_ids(mon):
     return (4, 3, mon.PROFILER_ID)
 
 
-def select(fine: bool):
-    """-> (core name, core_reason or None, tool id or None). A sysmon choice
-    holds its tool id (use_tool_id) from here on."""
+def select(fine: bool, counting: bool = False):
+    """-> (core name, core_reason or None, tool id or None, counter tool id or
+    None). A sysmon choice holds its tool id (use_tool_id) from here on.
+
+    counting (coarse mode with --calls-keep): the sysmon core also takes a second
+    free tool id, if there is one, for callcounter.CallCounter (the calls past
+    the cap counted in C); without it they are counted by the core's PY_START."""
     wanted = os.environ.get(ENV, "").strip().lower()
     has_mon = sys.version_info >= (3, 12) and hasattr(sys, "monitoring")
     reason = None
     if wanted == "settrace":
-        return "settrace", "%s=settrace" % ENV, None
+        return "settrace", "%s=settrace" % ENV, None, None
     if wanted == "sysmon":
         if not has_mon:
-            return "settrace", "sys.monitoring needs Python 3.12+", None
+            return "settrace", "sys.monitoring needs Python 3.12+", None, None
         reason = "%s=sysmon" % ENV
     elif wanted:
         reason_bad = "%s=%s not understood" % (ENV, wanted)
         if not has_mon or not DEFAULT_SYSMON:
-            return "settrace", reason_bad, None
+            return "settrace", reason_bad, None, None
         reason = reason_bad
     else:
         if not has_mon:
-            return "settrace", None, None
+            return "settrace", None, None, None
         if not DEFAULT_SYSMON:
-            return "settrace", None, None
+            return "settrace", None, None, None
     mon = sys.monitoring
-    taken = []
-    for tid in _tool_ids(mon):
+    taken: list = []
+    tid = _take(mon, _tool_ids(mon), TOOL_NAME, taken)
+    if tid is None:
+        return "settrace", "sys.monitoring tool ids taken: %s" % ", ".join(taken), None, None
+    counter = None
+    if counting and not fine:
+        from now_tracer import callcounter
+
+        if callcounter.usable():
+            counter = _take(mon, [t for t in _tool_ids(mon) if t != tid], COUNTER_NAME, [])
+    return "sysmon", reason, tid, counter
+
+
+def _take(mon, ids, name, taken):
+    """The first of ids that is free, now held under name; None if none is
+    (taken lists the ones in use)."""
+    for tid in ids:
         try:
             owner = mon.get_tool(tid)
         except Exception:
@@ -60,18 +80,19 @@ def select(fine: bool):
             taken.append("%d (%s)" % (tid, owner))
             continue
         try:
-            mon.use_tool_id(tid, TOOL_NAME)
+            mon.use_tool_id(tid, name)
         except Exception:
             taken.append("%d" % tid)
             continue
-        return "sysmon", reason, tid
-    return "settrace", "sys.monitoring tool ids taken: %s" % ", ".join(taken), None
+        return tid
+    return None
 
 
-def make_core(name, tool_id, recorder, is_project, warn, fine, calls_keep=0):
+def make_core(name, tool_id, recorder, is_project, warn, fine, calls_keep=0, counter_tool_id=None):
     """calls_keep (coarse mode only; 0: all): activations recorded per code object."""
     if name == "sysmon":
         from now_tracer.core_sysmon import SysmonCore
 
-        return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id, calls_keep=calls_keep)
+        return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id, calls_keep=calls_keep,
+                          counter_tool_id=counter_tool_id)
     return SettraceCore(recorder, is_project, warn, fine, calls_keep=calls_keep)

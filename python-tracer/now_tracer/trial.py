@@ -80,7 +80,8 @@ class Trial:
 
             self.fine = FineRecorder(rec, self.reprs, source_of, self.loop_keep)
         digest = sha256_bytes(source)
-        core_name, core_reason, tool_id = cores.select(self.fine_mode)
+        core_name, core_reason, tool_id, counter_tool_id = cores.select(
+            self.fine_mode, counting=bool(self.calls_keep) and not self.fine_mode)
         header = {
             "e": "header",
             "format": "now-events",
@@ -101,6 +102,8 @@ class Trial:
         }
         if tool_id is not None:
             header["core_tool_id"] = tool_id  # the sys.monitoring tool id taken
+        if counter_tool_id is not None:
+            header["core_counter_tool_id"] = counter_tool_id  # the second one, counting calls past the cap
         if self.fine_mode:
             header["loop_keep"] = self.loop_keep
         log.emit(header)
@@ -113,7 +116,8 @@ class Trial:
         self._stdlib_dirs = stdlib_dirs()
 
         self.core = cores.make_core(core_name, tool_id, rec, self.project.is_project, self._warn, self.fine,
-                                     calls_keep=0 if self.fine_mode else self.calls_keep)
+                                     calls_keep=0 if self.fine_mode else self.calls_keep,
+                                     counter_tool_id=counter_tool_id)
         self.files = FileTracker(rec, self.store, self.core)
         self.files.install()
         self.output = OutputCounter()

@@ -70,6 +70,75 @@ print(totals)
 """
 
 
+# Past the cap, sysmon counts in C (callcounter.py): plain calls, calls that
+# raise, recursion whose recorded root stays running (split), recursion it
+# cannot split (a nested function), methods, a cached function, threads, and
+# a script that re-enables every DISABLEd event.
+HOT = """
+import functools, sys, threading
+
+def f(x):
+    return x + 1
+
+def g(x):
+    raise ValueError(x)
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def outer(n):
+    def walk(k):
+        return 0 if k == 0 else 1 + walk(k - 1)
+    return walk(n)
+
+class T:
+    def depth(self, n):
+        return 0 if n == 0 else 1 + self.depth(n - 1)
+
+    @staticmethod
+    def down(n):
+        return 0 if n == 0 else 1 + T.down(n - 1)
+
+@functools.lru_cache(maxsize=None)
+def cached(n):
+    return n if n < 2 else cached(n - 1) + cached(n - 2)
+
+def even(n):
+    return True if n == 0 else odd(n - 1)
+
+def odd(n):
+    return False if n == 0 else even(n - 1)
+
+def work(n):
+    for i in range(n):
+        f(i)
+
+for i in range(500):
+    f(i)
+for i in range(300):
+    try:
+        g(i)
+    except ValueError:
+        pass
+code = fib.__code__
+print(fib(15), fib.__code__.co_name, fib.__code__ == code)
+print(outer(50), outer(50))
+print(T().depth(40), T.down(40), cached(60), even(31))
+threads = [threading.Thread(target=work, args=(2000,)) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+if hasattr(sys, "monitoring"):
+    sys.monitoring.restart_events()
+for i in range(100):
+    f(i)
+print(fib(10))
+"""
+
+HOT_OUT = b"610 fib True\n50 50\n40 40 1548008755920 False\n55\n"
+
+
 class CallsKeep(TracerTestCase):
     def run_capped(self, files, core, options):
         self._n = getattr(self, "_n", 0) + 1
@@ -107,6 +176,38 @@ class CallsKeep(TracerTestCase):
                 # after the last call, before output and end
                 self.assertLess(kinds.index("calls_elided"), kinds.index("output"))
                 self.assertEqual(kinds[-1], "end")
+
+    def test_counts_past_the_cap_are_exact(self):
+        for core in CORES:
+            with self.subTest(core=core):
+                folder = self.project({"main.py": HOT}, name="hot-%s" % core)
+                os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
+                run = self.run_traced("main.py", cwd=folder, env={ENV: core}, options=["--calls-keep", "2"])
+                self.assertEqual((run.returncode, run.stdout, run.stderr), (0, HOT_OUT, b""))
+                events = support.load_events(folder)
+                self.assertEqual(by_type(events, "warning"), [])
+                if core == "sysmon":
+                    self.assertIn(events[0].get("core_counter_tool_id"), (4, 3, 2))
+                names = self.codes(events)
+                elided = {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
+                expected = {
+                    "f": 500 + 4 * 2000 + 100 - 2,
+                    "g": 300 - 2,
+                    "fib": (2 * 987 - 1) + (2 * 89 - 1) - 2,  # fib(15) and fib(10)
+                    "outer.<locals>.walk": 2 * 51 - 2,
+                    "T.depth": 41 - 2,
+                    "T.down": 41 - 2,
+                    "cached": 61 - 2,
+                    "even": 16 - 2,
+                    "odd": 16 - 2,
+                    "work": 4 - 2,
+                }
+                self.assertEqual(elided, expected)
+                # the recorded fib activations, fib(15) and fib(14), kept their returns
+                calls = {e["id"]: e for e in by_type(events, "call")}
+                fib = [(calls[e["id"]]["args"], e["value"]) for e in by_type(events, "return")
+                       if names[calls[e["id"]]["code"]] == "fib"]
+                self.assertEqual(fib, [([["n", "14"]], "377"), ([["n", "15"]], "610")])
 
     def test_unbounded_by_default_and_with_zero(self):
         for core in CORES:

@@ -445,7 +445,7 @@ def normalise(events, root):
         e = dict(e)
         e.pop("t", None)
         if k == "header":
-            for f in ("core", "core_reason", "core_tool_id", "trial", "pid", "t0"):
+            for f in ("core", "core_reason", "core_tool_id", "core_counter_tool_id", "trial", "pid", "t0"):
                 e.pop(f, None)
         text = json.dumps(e, sort_keys=True)
         text = re.sub(r"0x[0-9a-f]+", "0x…", text)

@@ -156,22 +156,53 @@ class SelectionTests(unittest.TestCase):
                 mon.use_tool_id(tid, "other tool")
                 held.append(tid)
         try:
-            name, reason, tid = self.cores.select(False)
+            name, reason, tid, counter = self.cores.select(False, counting=True)
         finally:
             for t in held:
                 mon.free_tool_id(t)
-        self.assertEqual((name, tid), ("settrace", None))
+        self.assertEqual((name, tid, counter), ("settrace", None, None))
         self.assertTrue(reason.startswith("sys.monitoring tool ids taken: "), reason)
         self.assertIn("other tool", reason)
 
     def test_first_free_id(self):
         mon = sys.monitoring
-        name, reason, tid = self.cores.select(False)
+        name, reason, tid, counter = self.cores.select(False)
         try:
-            self.assertEqual((name, reason), ("sysmon", None))
+            self.assertEqual((name, reason, counter), ("sysmon", None, None))
             self.assertEqual(mon.get_tool(tid), "now_tracer")
         finally:
             mon.free_tool_id(tid)
+
+    def test_counting_takes_a_second_id(self):
+        # coarse mode with --calls-keep: a second tool id for callcounter.CallCounter
+        mon = sys.monitoring
+        name, reason, tid, counter = self.cores.select(False, counting=True)
+        try:
+            self.assertEqual((name, reason), ("sysmon", None))
+            self.assertEqual((mon.get_tool(tid), mon.get_tool(counter)), ("now_tracer", "now_tracer counter"))
+            self.assertNotEqual(tid, counter)
+        finally:
+            mon.free_tool_id(tid)
+            mon.free_tool_id(counter)
+        # fine mode records every activation: nothing to count
+        name, reason, tid, counter = self.cores.select(True, counting=True)
+        mon.free_tool_id(tid)
+        self.assertEqual((name, counter), ("sysmon", None))
+
+    def test_one_free_id_counts_in_python(self):
+        # Only one id free: sysmon all the same, the calls past the cap counted by its PY_START.
+        mon = sys.monitoring
+        ids = self.cores._tool_ids(mon)
+        held = [t for t in ids[1:] if mon.get_tool(t) is None]
+        for t in held:
+            mon.use_tool_id(t, "other tool")
+        try:
+            name, reason, tid, counter = self.cores.select(False, counting=True)
+            mon.free_tool_id(tid)
+        finally:
+            for t in held:
+                mon.free_tool_id(t)
+        self.assertEqual((name, tid, counter), ("sysmon", ids[0], None))
 
 
 if __name__ == "__main__":
