@@ -8,10 +8,16 @@ uses `os.open`/`os.read`/`os.write`, never `open`, so none of it is recorded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
+
+try:
+    # What hashlib.sha256 is when Python has OpenSSL, without importing hashlib
+    # (and _blake2) for it.
+    from _hashlib import openssl_sha256 as _sha256
+except ImportError:
+    from hashlib import sha256 as _sha256
 
 MAX_STORED = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -53,7 +59,7 @@ class ContentStore:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None, None
-            h = hashlib.sha256()
+            h = _sha256()
             kept: list = []
             size = 0
             while True:
@@ -117,5 +123,5 @@ def racily_clean(st) -> bool:
 
 
 def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _sha256(data).hexdigest()
 

@@ -33,7 +33,8 @@ import builtins
 import io
 import os
 import sys
-import weakref
+# _weakref (built in): weakref.ref without the weakref module's import (~0.5 ms)
+import _weakref as weakref
 
 if sys.version_info[:2] == (3, 10):
     import pathlib

@@ -8,7 +8,8 @@ ever written, flushed or wrapped by the tracer itself.
 
 from __future__ import annotations
 
-import weakref
+# _weakref (built in): weakref.ref without the weakref module's import (~0.5 ms)
+import _weakref as weakref
 
 from now_tracer.tbtrim import hide
 
