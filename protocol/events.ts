@@ -19,6 +19,8 @@ export interface HeaderEvent {
   core_reason: string | null;
   /** The sys.monitoring tool id held by the sysmon core (added within version 1). */
   core_tool_id?: number;
+  /** sysmon with calls_keep: the second tool id, counting the activations past the cap. */
+  core_counter_tool_id?: number;
   granularity: "coarse" | "fine";
   /** Coarse mode records the first K activations of each code object (0: all); added within version 1. */
   calls_keep?: number;
