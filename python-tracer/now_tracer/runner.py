@@ -195,9 +195,10 @@ def _spawn_and_wait(cmd) -> int:
     died by signal N, -2 on a KeyboardInterrupt (the child, given 0.25 s to end
     as subprocess does, is then killed), 1 if it cannot be started.
 
-    posix_spawn, not fork: forking a process with threads (the log's flusher)
-    warns on 3.12+. The child inherits only inheritable descriptors (the
-    tracer's are not), as an untraced `python script` would."""
+    posix_spawn, not fork: os.fork() warns on 3.12+ in a process with other
+    threads, and posix_spawn does not copy the process. The child inherits only
+    inheritable descriptors (the tracer's are not), as an untraced `python
+    script` would; subprocess.call also closed the others."""
     try:
         pid = os.posix_spawn(cmd[0], cmd, os.environ)
     except OSError:
