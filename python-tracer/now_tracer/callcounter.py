@@ -13,12 +13,10 @@ leave), and it keeps one stack of "contexts" for every thread, so its counts
 are exact only if every end it is shown had its start shown first. Hence the
 rules the core follows (core_sysmon.py):
 
-- `add(code)` only when no activation of `code` runs on any thread's stack
-  (checked with sys._current_frames()), and only for plain functions:
-  a generator's frame may be suspended off every stack, and its yields would
-  need events of their own;
-- the activation during which `add` is called is shown its start by hand
-  (`enter`);
+- `add(code)` only for a code object nothing has run yet: a fresh copy of a
+  function's code, set as the function's `__code__` after `add` (so no thread
+  can start it unseen), and only for plain functions: a generator's frame may
+  be suspended off every stack, and its yields would need events of their own;
 - PY_UNWIND cannot be a per-code event, so an activation of a counted code
   that ends by an exception is shown its end by hand (`leave`) from the core's
   own global PY_UNWIND callback.
@@ -104,7 +102,7 @@ class CallCounter:
         self._started = True
 
     def add(self, code) -> None:
-        """Count `code`'s calls from now on (see the rules above)."""
+        """Count `code`'s calls from now on (a code nothing has run: see above)."""
         E = _MON.events
         _MON.set_local_events(self.tool_id, code, E.PY_START | E.PY_RETURN)
         self._codes.append(code)

@@ -26,13 +26,14 @@ threading's threads; such threads' activations get parent null).
 
 Coarse mode with --calls-keep K: past a code object's first K activations,
 nothing is recorded, only counted (calls_elided, written by the trial at exit;
-README, "Bounded activations"). Once no recorded activation of that code is in
-the frame table, its local events go off; once no activation of it runs at
-all, its calls are handed to a callcounter.CallCounter on a second tool id,
-which counts them in C, and this tool's PY_START returns DISABLE for it. A
-recursive function whose recorded root keeps running (fib(25) under its
-descendants) is split first: it is given a copy of its code for its new
-calls (see split in _build). Without a second free tool id, PY_START counts.
+README, "Bounded activations"). At the first call past the cap the function
+is split: it runs a copy of its code from then on, whose calls a
+callcounter.CallCounter on a second tool id counts in C, and this tool's
+PY_START returns DISABLE for the copy (see split in _build). Calls of the
+original code (a function that cannot be split, a generator, frames already
+running) are counted by PY_START, and once no recorded activation of it is in
+the frame table its local events go off. Without a second free tool id,
+PY_START counts everything.
 Fine mode ignores K.
 
 Fine mode (_build_fine) adds, per project code object, LINE (when its
@@ -278,9 +279,7 @@ class SysmonCore:
         GEN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
         DISABLE = mon.DISABLE
         counter = self.counter
-        count_from_here = counter.enter if counter is not None else None
         count_end = counter.leave if counter is not None else None
-        current_frames = sys._current_frames
 
         failed = self._failed
         first_start = self._first_start(failed)
@@ -307,31 +306,25 @@ class SysmonCore:
                     return True
             return False
 
-        def running_elsewhere(code, me):
-            """Does an activation of code other than the frame `me` run on any
-            thread's stack?"""
-            for f in current_frames().values():
-                while f is not None:
-                    if f.f_code is code and f is not me:
-                        return True
-                    f = f.f_back
-            return False
-
         splits = self._splits
         copy_of = self._copy_of
 
         def split(code, c, frame):
-            """Recursion past the cap: a recorded activation of code is still
-            running (fib(25) while its 242 784 descendants run), so code's
-            PY_RETURN must stay on for it, and every unrecorded call would pay a
-            Python callback for its return. Instead, the function is given an
-            identical copy of its code (code.replace(): same name, lines, file):
-            the running frames keep the original and their events; new calls run
-            the copy, whose calls the CallCounter counts from its first (nothing
-            runs it yet). Only a function found under its qualified name in the
-            frame's globals is split (module functions, methods, static and class
-            methods, through __wrapped__); stop() gives it back its code."""
+            """The first call past the cap: from now on the function runs an
+            identical copy of its code (code.replace(): same name, qualname,
+            file, lines, bytecode), which the CallCounter counts in C from its
+            very first call, and this tool's PY_START DISABLEs. The frames
+            already running keep the original code and its events, so a recorded
+            activation still running (fib(25) under its 242 784 descendants)
+            still gets its return, and no activation of the copy ever started
+            unseen by the counter, whatever the threads do (callcounter.py).
+            Only a function found under its qualified name in the frame's
+            globals is split (module functions, methods, static and class
+            methods, through __wrapped__); others keep being counted here, as do
+            generators and coroutines. stop() gives the function its code back."""
             c[7] = False  # tried once
+            if c[5]:
+                return
             func = function_of(code, frame)
             if func is None:
                 return
@@ -343,53 +336,34 @@ class SysmonCore:
             func.__code__ = copy
             c[7] = copy
 
-        def hand_over(code, c):
-            """Past the cap, with local events off (nothing recorded live): from
-            now on the CallCounter counts this code's calls, this one included
-            (callcounter.py gives the conditions). Tried at the first such call
-            and then every 64th while another activation of the code runs."""
-            me = getframe(2)
-            if running_elsewhere(code, me):
-                return False
-            counter.add(code)
-            c[3] = True
-            count_from_here(code, 0)
-            return True
-
         def py_start(code, offset):
             c = codes.get(id(code))
             if c is not None and c[0] is code:
                 if c[1] >= keep:
-                    # --calls-keep: this activation is counted, not recorded (the
-                    # hottest path of all: kept short). A stale entry at a generator
-                    # frame's address (one closed unseen) must not take its yields.
-                    # Once no recorded activation of the code is live (looked at the
-                    # first time and every 64th), its local events go off: its
-                    # returns, yields and resumes cost nothing from then on.
+                    # --calls-keep: this activation is counted, not recorded. A stale
+                    # entry at a generator frame's address (one closed unseen) must not
+                    # take its yields. Once no recorded activation of the code is live
+                    # (looked at the first time and every 64th), its local events go
+                    # off. At the first such call the function is split (above): its
+                    # later calls run a copy, counted in C.
+                    if c[3]:  # a split's copy, back here only after a restart_events()
+                        return DISABLE
+                    c[2] += 1
                     if c[6]:  # a generator, or local events still on
-                        c[2] += 1
                         try:
                             if c[5]:
                                 frames.pop(id(getframe(1)), None)
-                            if c[4] and c[2] & 63 == 1:
-                                if not live(code):
-                                    c[4] = False
-                                    c[6] = c[5]
-                                    set_local(tid, code, 0)
-                                elif c[7] is None and counter is not None and not c[5]:
-                                    split(code, c, getframe(1))
+                            if c[4] and c[2] & 63 == 1 and not live(code):
+                                c[4] = False
+                                c[6] = c[5]
+                                set_local(tid, code, 0)
                         except Exception as err:
                             failed(err)
-                        return None
-                    if c[3]:  # counted in C (back here only after a restart_events())
-                        return DISABLE
-                    if counter is not None and not (c[2] - 1) & 63:
+                    if c[7] is None and counter is not None:
                         try:
-                            if hand_over(code, c):
-                                return DISABLE  # this tool's PY_START, for this code only
+                            split(code, c, getframe(1))
                         except Exception as err:
                             failed(err)
-                    c[2] += 1
                     return None
                 # the hot path of recorded activations: start_activation inlined
                 if not state[0]:

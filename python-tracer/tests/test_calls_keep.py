@@ -138,6 +138,20 @@ print(fib(10))
 
 HOT_OUT = b"610 fib True\n50 50\n40 40 1548008755920 False\n55\n"
 
+# calls_elided with K = 2: every call but the first two of each function
+HOT_ELIDED = {
+    "f": 500 + 4 * 2000 + 100 - 2,
+    "g": 300 - 2,
+    "fib": (2 * 987 - 1) + (2 * 89 - 1) - 2,  # fib(15) and fib(10)
+    "outer.<locals>.walk": 2 * 51 - 2,  # one code object, two function objects
+    "T.depth": 41 - 2,
+    "T.down": 41 - 2,
+    "cached": 61 - 2,  # lru_cache: each n computed once
+    "even": 16 - 2,
+    "odd": 16 - 2,
+    "work": 4 - 2,
+}
+
 
 class CallsKeep(TracerTestCase):
     def run_capped(self, files, core, options):
@@ -190,24 +204,35 @@ class CallsKeep(TracerTestCase):
                     self.assertIn(events[0].get("core_counter_tool_id"), (4, 3, 2))
                 names = self.codes(events)
                 elided = {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
-                expected = {
-                    "f": 500 + 4 * 2000 + 100 - 2,
-                    "g": 300 - 2,
-                    "fib": (2 * 987 - 1) + (2 * 89 - 1) - 2,  # fib(15) and fib(10)
-                    "outer.<locals>.walk": 2 * 51 - 2,
-                    "T.depth": 41 - 2,
-                    "T.down": 41 - 2,
-                    "cached": 61 - 2,
-                    "even": 16 - 2,
-                    "odd": 16 - 2,
-                    "work": 4 - 2,
-                }
-                self.assertEqual(elided, expected)
+                self.assertEqual(elided, HOT_ELIDED)
                 # the recorded fib activations, fib(15) and fib(14), kept their returns
                 calls = {e["id"]: e for e in by_type(events, "call")}
                 fib = [(calls[e["id"]]["args"], e["value"]) for e in by_type(events, "return")
                        if names[calls[e["id"]]["code"]] == "fib"]
                 self.assertEqual(fib, [([["n", "14"]], "377"), ([["n", "15"]], "610")])
+
+    def test_counts_without_a_second_tool_id(self):
+        # Tool ids 3 and 2 already taken when the tracer starts (a sitecustomize,
+        # as a coverage or profiling set-up would do): sysmon takes 4 and counts in
+        # its PY_START; nothing is split; the counts are the same.
+        if "sysmon" not in CORES:
+            self.skipTest("sys.monitoring needs Python 3.12+")
+        site = self.project({"sitecustomize.py": (
+            "import sys\n"
+            "sys.monitoring.use_tool_id(3, 'other')\n"
+            "sys.monitoring.use_tool_id(2, 'other')\n"
+        )}, name="site")
+        folder = self.project({"main.py": HOT}, name="hot-one-id")
+        os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
+        run = self.run_traced("main.py", cwd=folder, env={ENV: "sysmon", "PYTHONPATH": site},
+                              options=["--calls-keep", "2"])
+        self.assertEqual((run.returncode, run.stdout, run.stderr), (0, HOT_OUT, b""))
+        events = support.load_events(folder)
+        self.assertEqual((events[0]["core"], events[0]["core_tool_id"]), ("sysmon", 4))
+        self.assertNotIn("core_counter_tool_id", events[0])
+        names = self.codes(events)
+        elided = {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
+        self.assertEqual(elided, HOT_ELIDED)
 
     def test_unbounded_by_default_and_with_zero(self):
         for core in CORES:
