@@ -9,9 +9,30 @@ prefixes getopt would accept are refused.
 
 from __future__ import annotations
 
-import getopt
 import os
 import sys
+
+
+def _import_getopt():
+    """getopt without gettext, whose import (a regex compiled) is ~1 ms of every
+    start: getopt only passes its error messages through gettext.gettext, and
+    falls back to untranslated ones when `from gettext import gettext` raises
+    ImportError (as while Python is being built), which a None in sys.modules
+    makes it do. Python ships no translations of them, and the tracer rewords
+    them anyway. gettext stays importable, and untouched, for the script."""
+    if "getopt" in sys.modules or "gettext" in sys.modules:
+        import getopt
+        return getopt
+    sys.modules["gettext"] = None  # type: ignore[assignment]
+    try:
+        import getopt
+    finally:
+        if "gettext" in sys.modules and sys.modules["gettext"] is None:
+            del sys.modules["gettext"]
+    return getopt
+
+
+getopt = _import_getopt()
 
 # Imported now, before open() is patched and before the script runs:
 # tokenize binds the builtin open at import time (linecache uses it to show

@@ -150,6 +150,26 @@ class CliTests(TracerTestCase):
         self.assertIn(b"--calls-keep K", p.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, ".now")))
 
+    def test_getopt_without_gettext(self):
+        # The tracer imports getopt with gettext blocked; the script still
+        # gets the real gettext, and getopt works for it as untraced.
+        files = {
+            "main.py": """
+                import sys
+                print("gettext" in sys.modules)
+                import gettext, getopt
+                print(gettext.gettext("x"), type(gettext.NullTranslations).__name__)
+                print(getopt.getopt(["-a", "--bb=1", "rest"], "a", ["bb="]))
+                try:
+                    getopt.getopt(["--zz"], "", ["a"])
+                except getopt.GetoptError as e:
+                    print(e)
+            """,
+        }
+        plain, traced = self.run_both(files)
+        self.assertSameBehaviour(plain, traced)
+        self.assertTrue(traced.stdout.startswith(b"False\nx type\n"), traced.stdout)
+
     def test_errors(self):
         folder = self.project({"main.py": "pass\n"})
         for args, fragment in [
