@@ -67,6 +67,11 @@ def unshadow(preloaded, folder: str) -> None:
     added = [n for n in list(sys.modules) if n not in preloaded and not n.startswith("now_tracer")]
     tops = {n.partition(".")[0] for n in added}
     suffixes = all_suffixes()
+    try:
+        # one listing rather than six stats per module (only names found are checked)
+        names = frozenset(os.listdir(folder))
+    except OSError:
+        names = None
     for top in tops:
         if top in preloaded or top in sys.builtin_module_names:
             continue
@@ -74,9 +79,11 @@ def unshadow(preloaded, folder: str) -> None:
         if spec is not None and spec.origin in ("frozen", "built-in"):
             continue  # found by meta-path finders before any sys.path entry
         base = os.path.join(folder, top)
-        shadowed = os.path.isfile(os.path.join(base, "__init__.py")) or any(
-            os.path.isfile(base + suffix) for suffix in suffixes
-        )
+        candidates = [os.path.join(base, "__init__.py")] + [base + suffix for suffix in suffixes]
+        if names is not None:
+            if top not in names and not any(top + suffix in names for suffix in suffixes):
+                continue
+        shadowed = any(os.path.isfile(c) for c in candidates)
         if shadowed:
             for name in added:
                 if name == top or name.startswith(top + "."):

@@ -8,7 +8,10 @@ import signal
 import sys
 import unittest
 
-from support import TracerTestCase, by_type
+from support import TRACER, TracerTestCase, by_type
+
+sys.path.insert(0, TRACER)
+from now_tracer.runner import unshadow  # noqa: E402
 
 SIBLING = {
     "helper.py": """
@@ -19,6 +22,28 @@ SIBLING = {
             raise ValueError("bad value %r" % (x,))
     """,
 }
+
+
+class UnshadowTests(TracerTestCase):
+    def test_only_modules_the_folder_has(self):
+        import types
+        folder = self.project({
+            "nowtest_mod.py": "", "nowtest_pkg/__init__.py": "", "nowtest_ext.abi3.so": "",
+            "nowtest_nsdir/x.txt": "", "nowtest_other.txt": "",
+        })
+        os.makedirs(os.path.join(folder, "nowtest_dirpy.py"))  # a folder, not a module file
+        names = ["nowtest_mod", "nowtest_pkg", "nowtest_pkg.sub", "nowtest_ext", "nowtest_nsdir",
+                 "nowtest_other", "nowtest_dirpy", "nowtest_absent"]
+        preloaded = set(sys.modules)
+        for name in names:
+            sys.modules[name] = types.ModuleType(name)
+        self.addCleanup(lambda: [sys.modules.pop(n, None) for n in names])
+        unshadow(preloaded, folder)
+        self.assertEqual(
+            sorted(n for n in names if n in sys.modules),
+            ["nowtest_absent", "nowtest_dirpy", "nowtest_nsdir", "nowtest_other"],
+        )
+        unshadow(preloaded, os.path.join(folder, "missing"))  # an unreadable folder: nothing, no error
 
 
 class ExitTests(TracerTestCase):
