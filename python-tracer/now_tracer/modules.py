@@ -116,10 +116,11 @@ class ModuleInventory:
 
 class ModuleHashCache:
     """SHA-256 of files outside the project, kept between trials:
-    path -> (dev, ino, size, mtime_ns, digest), in one file of lines
-    `digest dev ino size mtime_ns path`, after a header line.
+    path -> (dev, ino, size, mtime_ns, ctime_ns, digest), in one file of lines
+    `digest dev ino size mtime_ns ctime_ns path`, after a header line.
 
-    A hit needs the same (dev, ino, size, mtime_ns) as os.stat now gives; files
+    A hit needs the same (dev, ino, size, mtime_ns, ctime_ns) as os.stat now
+    gives (ctime: an mtime put back after a change, `touch -r`, still misses); files
     modified less than 2 s before they were hashed are not kept (the racily
     clean rule of ContentStore.hash_file). The file is read once, and written
     (a temporary file, then os.replace: readers never see half of it) only when
@@ -149,11 +150,11 @@ class ModuleHashCache:
             for line in data[len(self.HEADER):].split(b"\n"):
                 if not line:
                     continue
-                digest, dev, ino, size, mtime, path = line.split(b" ", 5)
+                digest, dev, ino, size, mtime, ctime, path = line.split(b" ", 6)
                 if len(digest) != 64:
                     raise ValueError("digest")
                 int(digest, 16)
-                entries[os.fsdecode(path)] = (int(dev), int(ino), int(size), int(mtime), digest.decode("ascii"))
+                entries[os.fsdecode(path)] = (int(dev), int(ino), int(size), int(mtime), int(ctime), digest.decode("ascii"))
         except (ValueError, UnicodeError):
             self._changed = True  # rewritten, whole, at the end
             return
@@ -169,11 +170,11 @@ class ModuleHashCache:
                 st = os.stat(path)
             except OSError:
                 st = None
-            if st is not None and stat.S_ISREG(st.st_mode) and hit[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
-                return hit[4]
+            if st is not None and stat.S_ISREG(st.st_mode) and hit[:5] == _key(st):
+                return hit[5]
         digest, st = store.hash_file_stat(path, store=False)
         if digest is not None and not racily_clean(st) and "\n" not in path:
-            entry = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest)
+            entry = _key(st) + (digest,)
             if hit != entry:
                 self._entries[path] = entry
                 self._changed = True
@@ -191,12 +192,16 @@ class ModuleHashCache:
         lines = [self.HEADER]
         for p in sorted(entries):
             e = entries[p]
-            lines.append(b"%s %d %d %d %d %s\n" % (e[4].encode("ascii"), e[0], e[1], e[2], e[3], os.fsencode(p)))
+            lines.append(b"%s %d %d %d %d %d %s\n" % (e[5].encode("ascii"), e[0], e[1], e[2], e[3], e[4], os.fsencode(p)))
         folder = os.path.dirname(self.path)
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        # unique even for trials with the same pid (containers sharing a .now)
+        tmp = "%s.%d.%s.tmp" % (self.path, os.getpid(), os.urandom(4).hex())
         try:
             os.makedirs(folder, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError:
+            return  # a read-only or odd .now: the next trial hashes again
+        try:
             try:
                 view = memoryview(b"".join(lines))
                 while view:
@@ -204,13 +209,16 @@ class ModuleHashCache:
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
-        except OSError:
-            # a read-only or full .now: the next trial hashes again
+        except OSError:  # full disk…: the old cache (if any) stays whole
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
         self._changed = False
+
+
+def _key(st):
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _read_all(path: str):

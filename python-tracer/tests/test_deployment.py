@@ -210,7 +210,8 @@ class ModuleHashCacheTests(TracerTestCase):
         st = os.stat(self.ext)
         self.assertEqual(
             self.entry(lines),
-            b"%s %d %d %d %d %s" % (self.sha().encode(), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, os.fsencode(self.ext)),
+            b"%s %d %d %d %d %d %s"
+            % (self.sha().encode(), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.fsencode(self.ext)),
         )
         # outside the project: never copied to the content store
         self.assertFalse(os.path.exists(os.path.join(self.folder, ".now", "content", ev["hash"][:2], ev["hash"][2:])))
@@ -226,6 +227,15 @@ class ModuleHashCacheTests(TracerTestCase):
         self.assertEqual(ev["hash"], self.sha())
         self.assertIn(self.sha().encode(), self.entry(lines))
 
+    def test_a_change_hidden_from_mtime_is_seen(self):
+        self.trial()
+        st = os.stat(self.ext)
+        with open(self.ext, "wb") as f:
+            f.write(b"X = 9\n")  # same size
+        os.utime(self.ext, ns=(st.st_atime_ns, st.st_mtime_ns))  # and mtime put back
+        ev, _ = self.trial()
+        self.assertEqual(ev["hash"], self.sha())
+
     def test_recently_modified_files_are_not_kept(self):
         self.write_ext(b"X = 3\n", age=0)
         ev, lines = self.trial()
@@ -238,7 +248,8 @@ class ModuleHashCacheTests(TracerTestCase):
 
     def test_a_corrupt_cache_is_ignored_and_rewritten(self):
         for junk in (b"", b"\x00garbage\xff\n", b"now-module-hashes 1\nnot a line\n",
-                     b"now-module-hashes 1\n" + b"zz" * 32 + b" 1 2 3 4 /x\n", b"now-module-hashes 99\n"):
+                     b"now-module-hashes 1\n" + b"zz" * 32 + b" 1 2 3 4 5 /x\n",
+                     b"now-module-hashes 1\n" + b"ab" * 32 + b" 1 2 3 4 /x\n", b"now-module-hashes 99\n"):
             with self.subTest(junk=junk):
                 os.makedirs(os.path.dirname(self.cache), exist_ok=True)
                 with open(self.cache, "wb") as f:
