@@ -151,9 +151,8 @@ class ModuleHashCache:
                 if not line:
                     continue
                 digest, dev, ino, size, mtime, ctime, path = line.split(b" ", 6)
-                if len(digest) != 64:
+                if len(digest) != 64 or digest.translate(None, b"0123456789abcdef"):
                     raise ValueError("digest")
-                int(digest, 16)
                 entries[os.fsdecode(path)] = (int(dev), int(ino), int(size), int(mtime), int(ctime), digest.decode("ascii"))
         except (ValueError, UnicodeError):
             self._changed = True  # rewritten, whole, at the end

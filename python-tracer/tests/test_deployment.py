@@ -249,7 +249,9 @@ class ModuleHashCacheTests(TracerTestCase):
     def test_a_corrupt_cache_is_ignored_and_rewritten(self):
         for junk in (b"", b"\x00garbage\xff\n", b"now-module-hashes 1\nnot a line\n",
                      b"now-module-hashes 1\n" + b"zz" * 32 + b" 1 2 3 4 5 /x\n",
-                     b"now-module-hashes 1\n" + b"ab" * 32 + b" 1 2 3 4 /x\n", b"now-module-hashes 99\n"):
+                     b"now-module-hashes 1\n" + b"ab" * 32 + b" 1 2 3 4 /x\n",
+                     b"now-module-hashes 1\n" + b"ab" * 31 + b"_a 1 2 3 4 5 /x\n",
+                     b"now-module-hashes 1\n" + b"AB" * 32 + b" 1 2 3 4 5 /x\n", b"now-module-hashes 99\n"):
             with self.subTest(junk=junk):
                 os.makedirs(os.path.dirname(self.cache), exist_ok=True)
                 with open(self.cache, "wb") as f:
@@ -258,6 +260,7 @@ class ModuleHashCacheTests(TracerTestCase):
                 self.assertEqual(ev["hash"], self.sha())
                 self.assertEqual(lines[0], b"now-module-hashes 1")
                 self.assertIsNotNone(self.entry(lines))
+                self.assertFalse([line for line in lines if line.endswith(b" /x")])  # dropped with the rest
                 self.assertFalse([n for n in os.listdir(os.path.dirname(self.cache)) if n.endswith(".tmp")])
 
     def test_an_unwritable_cache_is_no_error(self):
