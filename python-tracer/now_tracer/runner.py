@@ -78,12 +78,12 @@ def unshadow(preloaded, folder: str) -> None:
         spec = getattr(sys.modules.get(top), "__spec__", None)
         if spec is not None and spec.origin in ("frozen", "built-in"):
             continue  # found by meta-path finders before any sys.path entry
+        if names is not None and top not in names and not any(top + suffix in names for suffix in suffixes):
+            continue
         base = os.path.join(folder, top)
-        candidates = [os.path.join(base, "__init__.py")] + [base + suffix for suffix in suffixes]
-        if names is not None:
-            if top not in names and not any(top + suffix in names for suffix in suffixes):
-                continue
-        shadowed = any(os.path.isfile(c) for c in candidates)
+        shadowed = os.path.isfile(os.path.join(base, "__init__.py")) or any(
+            os.path.isfile(base + suffix) for suffix in suffixes
+        )
         if shadowed:
             for name in added:
                 if name == top or name.startswith(top + "."):
