@@ -140,7 +140,7 @@ class ModuleHashCache:
         self._changed = False
 
     def load(self) -> None:
-        data = _read_all(self.path)
+        data = read_all(self.path)
         if data is None:
             return  # none yet (or unreadable): written at the end
         entries = {}
@@ -220,8 +220,9 @@ def _key(st):
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _read_all(path: str):
-    """A file's bytes, or None if it cannot be read."""
+def read_all(path: str):
+    """A file's bytes, or None if it cannot be read; os.open/os.read, not the
+    (recorded) open. Also the script's and project files' source (trial.py)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:

@@ -20,31 +20,14 @@ from now_tracer import cores
 from now_tracer.deployment import deployment_event
 from now_tracer.eventlog import EventLog
 from now_tracer.files import FileTracker
-from now_tracer.modules import ModuleInventory, stdlib_dirs
+from now_tracer.modules import ModuleInventory, read_all, stdlib_dirs
 from now_tracer.output import OutputCounter
 from now_tracer.projectfiles import ProjectFiles
 from now_tracer.recorder import Recorder
 from now_tracer.values import Reprs
 
 
-def read_source(path: str):
-    """Bytes of a source file, without going through (recorded) open."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        chunks = []
-        while True:
-            block = os.read(fd, 1 << 20)
-            if not block:
-                break
-            chunks.append(block)
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+read_source = read_all  # bytes of a source file, without going through (recorded) open
 
 
 class Trial:
