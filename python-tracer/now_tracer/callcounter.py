@@ -37,9 +37,7 @@ from __future__ import annotations
 import sys
 
 _MON = getattr(sys, "monitoring", None)
-
-
-_LSPROF: list = []
+_LSPROF: list = []  # the _lsprof module, once imported
 
 
 def _profiler():

@@ -113,10 +113,8 @@ class SysmonCore:
         # counted by the CallCounter, local events on, generator/coroutine,
         # either of the last two, split (see _build's split)]
         self._codes: dict = {}
-        # split recursive functions: [(function, its code, the copy it runs)],
-        # and id(copy) -> its function's code
+        # split functions: [(function, its code, the copy it runs)]
         self._splits: list = []
-        self._copy_of: dict = {}
         self._started = False
         # --calls-keep: a second tool id counting, in C, the calls past the cap
         self.counter = None
@@ -179,11 +177,12 @@ class SysmonCore:
     def elided(self):
         """[(code, activations not recorded)] for the code objects over their cap."""
         counted = self.counter.counts() if self.counter is not None else {}
+        copy_of = {id(copy): code for _, code, copy in self._splits}
         totals: dict = {}
         for key, c in list(self._codes.items()):
             if isinstance(c, list):
                 n = c[2] + (counted.get(key, 0) if c[3] else 0)
-                code = self._copy_of.get(key, c[0])  # a split's copy counts for its function's code
+                code = copy_of.get(key, c[0])  # a split's copy counts for its function's code
                 totals[code] = totals.get(code, 0) + n
         return [(code, n) for code, n in totals.items() if n]
 
@@ -307,7 +306,6 @@ class SysmonCore:
             return False
 
         splits = self._splits
-        copy_of = self._copy_of
 
         def split(code, c, frame):
             """The first call past the cap: from now on the function runs an
@@ -330,7 +328,6 @@ class SysmonCore:
                 return
             copy = code.replace()
             codes[id(copy)] = [copy, keep, 0, True, False, False, False, False]
-            copy_of[id(copy)] = code
             counter.add(copy)
             splits.append((func, code, copy))
             func.__code__ = copy

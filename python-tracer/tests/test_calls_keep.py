@@ -154,12 +154,14 @@ HOT_ELIDED = {
 
 
 class CallsKeep(TracerTestCase):
-    def run_capped(self, files, core, options):
+    def run_capped(self, files, core, options, env=None, stdout=None):
         self._n = getattr(self, "_n", 0) + 1
         folder = self.project(files, name="proj-%s-%d" % (core, self._n))
         os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
-        run = self.run_traced("main.py", cwd=folder, env={ENV: core}, options=options)
+        run = self.run_traced("main.py", cwd=folder, env=dict(env or {}, **{ENV: core}), options=options)
         self.assertEqual((run.returncode, run.stderr), (0, b""))
+        if stdout is not None:
+            self.assertEqual(run.stdout, stdout)
         events = support.load_events(folder)
         self.assertEqual(events[0]["core"], core)
         self.assertEqual(by_type(events, "warning"), [])
@@ -167,6 +169,10 @@ class CallsKeep(TracerTestCase):
 
     def codes(self, events):
         return {e["code"]: e["qualname"] for e in by_type(events, "code")}
+
+    def elided_by_name(self, events):
+        names = self.codes(events)
+        return {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
 
     def test_recursion_keeps_the_first_two(self):
         for core in CORES:
@@ -194,17 +200,11 @@ class CallsKeep(TracerTestCase):
     def test_counts_past_the_cap_are_exact(self):
         for core in CORES:
             with self.subTest(core=core):
-                folder = self.project({"main.py": HOT}, name="hot-%s" % core)
-                os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
-                run = self.run_traced("main.py", cwd=folder, env={ENV: core}, options=["--calls-keep", "2"])
-                self.assertEqual((run.returncode, run.stdout, run.stderr), (0, HOT_OUT, b""))
-                events = support.load_events(folder)
-                self.assertEqual(by_type(events, "warning"), [])
+                events = self.run_capped({"main.py": HOT}, core, ["--calls-keep", "2"], stdout=HOT_OUT)
                 if core == "sysmon":
                     self.assertIn(events[0].get("core_counter_tool_id"), (4, 3, 2))
                 names = self.codes(events)
-                elided = {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
-                self.assertEqual(elided, HOT_ELIDED)
+                self.assertEqual(self.elided_by_name(events), HOT_ELIDED)
                 # the recorded fib activations, fib(15) and fib(14), kept their returns
                 calls = {e["id"]: e for e in by_type(events, "call")}
                 fib = [(calls[e["id"]]["args"], e["value"]) for e in by_type(events, "return")
@@ -222,17 +222,11 @@ class CallsKeep(TracerTestCase):
             "sys.monitoring.use_tool_id(3, 'other')\n"
             "sys.monitoring.use_tool_id(2, 'other')\n"
         )}, name="site")
-        folder = self.project({"main.py": HOT}, name="hot-one-id")
-        os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
-        run = self.run_traced("main.py", cwd=folder, env={ENV: "sysmon", "PYTHONPATH": site},
-                              options=["--calls-keep", "2"])
-        self.assertEqual((run.returncode, run.stdout, run.stderr), (0, HOT_OUT, b""))
-        events = support.load_events(folder)
+        events = self.run_capped({"main.py": HOT}, "sysmon", ["--calls-keep", "2"], env={"PYTHONPATH": site},
+                                 stdout=HOT_OUT)
         self.assertEqual((events[0]["core"], events[0]["core_tool_id"]), ("sysmon", 4))
         self.assertNotIn("core_counter_tool_id", events[0])
-        names = self.codes(events)
-        elided = {names[e["code"]]: e["count"] for e in by_type(events, "calls_elided")}
-        self.assertEqual(elided, HOT_ELIDED)
+        self.assertEqual(self.elided_by_name(events), HOT_ELIDED)
 
     def test_unbounded_by_default_and_with_zero(self):
         for core in CORES:
