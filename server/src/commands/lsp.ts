@@ -1,9 +1,67 @@
 // `now lsp --stdio`: the language server on this process's stdin and stdout.
+//
+// What it does with bad input (protocol/README.md, "Bad input"):
+// - a framing fault (a Content-Length that is not a whole number, negative or over 64 MiB,
+//   a header without the blank line after it, a frame left unfinished for 30 s): one line
+//   on stderr and exit 2. The stream is out of step, so no later byte can be trusted; the
+//   editor sees the exit and restarts the server, where a server that read on would stay
+//   alive and never answer again.
+// - a well-framed body that is not JSON (ParseError), not a JSON-RPC message
+//   (InvalidRequest), or a request whose params do not fit its method (InvalidParams):
+//   answered, and the server goes on. A notification that does not fit is dropped with
+//   one line on stderr.
+// - stdin closed: exit 0 after a shutdown request, 1 otherwise, as the LSP spec asks.
 import { createConnection } from "vscode-languageserver/node";
+import { StreamMessageWriter } from "vscode-jsonrpc/node";
+import { FrameReader, FramingError } from "../lsp/framing";
 import { NowServer } from "../lsp/server";
+import { admit } from "../lsp/validate";
+
+export const FRAMING_EXIT_CODE = 2;
+
+/** One line on stderr, where editors' server logs show it. */
+export function logLine(text: string): void {
+  process.stderr.write(`nowls: ${text.replace(/\s+/g, " ").trim()}\n`);
+}
 
 export function lspCommand(o: { cwd: string }): void {
-  const connection = createConnection(process.stdin, process.stdout);
+  const writer = new StreamMessageWriter(process.stdout);
+  let shutdownAsked = false;
+  const reader = new FrameReader(process.stdin, {
+    accept(body) {
+      const a = admit(body);
+      if ("reply" in a) {
+        writer.write(a.reply).catch(() => undefined);
+        return undefined;
+      }
+      if ("drop" in a) {
+        logLine(`ignored: ${a.drop}`);
+        return undefined;
+      }
+      if ((a.message as { method?: string }).method === "shutdown") shutdownAsked = true;
+      return a.message;
+    },
+  });
+  let leaving = false;
+  const leave = (code: number, line?: string) => {
+    if (leaving) return;
+    leaving = true;
+    // Answers already written go out before the process ends (stdout may be asynchronous).
+    process.stdout.write("", () => {
+      if (line === undefined) process.exit(code);
+      else process.stderr.write(line, () => process.exit(code));
+    });
+  };
+  reader.onError((e) => {
+    if (e instanceof FramingError) {
+      leave(FRAMING_EXIT_CODE, `nowls: bad LSP framing on stdin, exiting: ${e.message.replace(/\s+/g, " ")}\n`);
+    } else {
+      logLine(`message dispatch failed: ${e.stack ?? e.message}`);
+    }
+  });
+  reader.onClose(() => leave(shutdownAsked ? 0 : 1));
+
+  const connection = createConnection(reader, writer);
   connection.onInitialize((params) => {
     const { server, result } = NowServer.initialize(connection, params, o.cwd);
     server.register();

@@ -1,6 +1,9 @@
 // The language server's glue: what it declares (capabilities), which handler answers
 // each message (register), and the handlers, which log and delegate to hover.ts,
 // diagnostics.ts, codeActions.ts, trials.ts and project.ts. Only server/src/lsp knows LSP.
+// Params reach a handler already checked against its method's schema (validate.ts), so
+// handlers read them without defending; what a handler throws becomes an answer in one
+// place, `answer`.
 import path from "path";
 import { fileURLToPath } from "url";
 import {
@@ -17,6 +20,7 @@ import {
 } from "../../../protocol/lsp";
 import fs from "fs";
 import { connectDaemon, ensureDaemon } from "../daemon/client";
+import { NowError } from "../errors";
 
 const AUTO_DAEMON_IDLE_SECONDS = 300;
 import { startTrial } from "../run/runTrial";
@@ -92,10 +96,10 @@ export class NowServer {
     // Fires on open too.
     this.documents.onDidChangeContent((e) => this.publishDiagnostics(e.document.uri));
     this.documents.onDidClose((e) => c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }));
-    c.onHover((p) => this.onHover(p));
-    c.onCodeAction((p) => this.onCodeAction(p));
-    c.languages.inlayHint.on((p) => this.onInlayHint(p));
-    c.onCodeLens((p) => this.onCodeLens(p));
+    c.onHover((p) => answer("textDocument/hover", () => this.onHover(p)));
+    c.onCodeAction((p) => answer("textDocument/codeAction", () => this.onCodeAction(p)));
+    c.languages.inlayHint.on((p) => answer("textDocument/inlayHint", () => this.onInlayHint(p)));
+    c.onCodeLens((p) => answer("textDocument/codeLens", () => this.onCodeLens(p)));
     c.onDidChangeConfiguration((p) => {
       const on = (p.settings as { nowls?: { inlayHints?: boolean } } | undefined)?.nowls?.inlayHints;
       if (typeof on === "boolean") {
@@ -103,13 +107,16 @@ export class NowServer {
         if (this.canRefreshHints) void c.languages.inlayHint.refresh();
       }
     });
-    c.onExecuteCommand((p) => this.onExecuteCommand(p));
-    c.onRequest(LspMethods.trials, () => this.onTrials());
-    c.onRequest(LspMethods.trial, (p: TrialParams | undefined) => this.onTrial(p ?? {}));
-    c.onRequest(LspMethods.selectTrial, (p: SelectTrialParams) => this.onSelectTrial(p));
-    c.onRequest(LspMethods.graph, (p: GraphParams): unknown => this.guard(() => graphOf(this.project, p)));
-    c.onRequest(LspMethods.diff, (p: DiffParams): unknown => this.guard(() => diffOf(this.project, p)));
-    c.onRequest(LspMethods.run, (p: RunParams) => this.onRun(p));
+    c.onExecuteCommand((p) => answer("workspace/executeCommand", () => this.onExecuteCommand(p)));
+    // A request without params arrives as the cancellation token alone; validate.ts lets
+    // only an object, null or nothing through for these.
+    const paramsOf = <P>(p: unknown): P | null => (p && typeof p === "object" && !("isCancellationRequested" in p) ? (p as P) : null);
+    c.onRequest(LspMethods.trials, () => answer(LspMethods.trials, () => this.onTrials()));
+    c.onRequest(LspMethods.trial, (p: unknown) => answer(LspMethods.trial, () => this.onTrial(paramsOf<TrialParams>(p) ?? {})));
+    c.onRequest(LspMethods.selectTrial, (p: SelectTrialParams) => answer(LspMethods.selectTrial, () => this.onSelectTrial(p)));
+    c.onRequest(LspMethods.graph, (p: GraphParams) => answer(LspMethods.graph, () => graphOf(this.project, p)));
+    c.onRequest(LspMethods.diff, (p: DiffParams) => answer(LspMethods.diff, () => diffOf(this.project, p)));
+    c.onRequest(LspMethods.run, (p: RunParams) => answer(LspMethods.run, () => this.onRun(p)));
     c.onInitialized(() => void this.followDaemon());
     c.onShutdown(() => {
       this.daemon?.dispose();
@@ -161,35 +168,24 @@ export class NowServer {
     return doc ? codeActionsFor(this.project, doc) : [];
   }
 
-  /** Bad input (a NowError) becomes an InvalidParams answer; the server goes on. */
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
-    }
-  }
-
   private onRun(p: RunParams): Promise<unknown> {
-    return this.onExecuteCommand({ command: RUN_TRIAL_COMMAND, arguments: [p?.uri, p?.args ?? [], !!p?.fine] });
+    return this.onExecuteCommand({ command: RUN_TRIAL_COMMAND, arguments: [p.uri, p.args ?? [], !!p.fine] });
   }
 
   private async onExecuteCommand(p: ExecuteCommandParams): Promise<unknown> {
     if (p.command === DIFF_TRIAL_COMMAND) {
       const [uri, trial] = p.arguments ?? [];
-      return this.guard(() => diffWithDocumentTrial(this.project, String(uri), trial));
+      return diffWithDocumentTrial(this.project, String(uri), trial);
     }
-    if (p.command !== RUN_TRIAL_COMMAND) throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${p.command}`);
-    const uri = p.arguments?.[0];
-    const args: string[] = Array.isArray(p.arguments?.[1]) ? p.arguments![1] : [];
-    const fine = p.arguments?.[2] === true ? true : undefined;
-    const file = typeof uri === "string" ? this.project.fileOf(uri) : null;
+    // validate.ts admits only the two commands, with their arguments' types checked.
+    const [uri, args, fine] = (p.arguments ?? []) as [string, (string[] | null)?, (boolean | null)?];
+    const file = this.project.fileOf(uri);
     if (!file) throw new ResponseError(ErrorCodes.InvalidParams, `${RUN_TRIAL_COMMAND} needs the URI of a script in ${this.project.root}`);
     const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : null;
     progress?.begin(`now run ${file}`, 0, "starting", true);
     try {
       const running = await startTrial({
-        script: file, args, fine, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
+        script: file, args: args ?? [], fine: fine === true ? true : undefined, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
         onProgress: (pr) => progress?.report(`trial ${pr.trial}: ${pr.events} events${pr.current ? `, in ${pr.current}` : ""}`),
       });
       // Cancelling the progress in the editor stops the script; the trial is kept, cancelled.
@@ -197,8 +193,6 @@ export class NowServer {
       const result = await running.done;
       this.trialFinished(summary(result.trial));
       return { trial: summary(result.trial), exitCode: result.exitCode };
-    } catch (e) {
-      throw new ResponseError(ErrorCodes.InternalError, (e as Error).message);
     } finally {
       progress?.done();
     }
@@ -210,21 +204,15 @@ export class NowServer {
 
   private onTrial(p: TrialParams) {
     const db = this.project.store();
-    if (!db) throw new ResponseError(ErrorCodes.InvalidParams, "no trials recorded yet");
-    try {
-      return trialDetails(db, p.trial);
-    } catch (e) {
-      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
-    }
+    if (!db) throw new NowError("no trials recorded yet");
+    return trialDetails(db, p.trial);
   }
 
   private onSelectTrial(p: SelectTrialParams) {
-    let t;
-    try {
-      t = this.project.select(p.uri, p.trial);
-    } catch (e) {
-      throw new ResponseError(ErrorCodes.InvalidParams, (e as Error).message);
-    }
+    const trial = p.trial ?? null;
+    // Project.select says this with a plain Error, which `answer` would take for a bug.
+    if (trial !== null && !this.project.store()) throw new NowError("no trials recorded yet");
+    const t = this.project.select(p.uri, trial);
     this.publishDiagnostics(p.uri);
     return t ? summary(t) : null;
   }
@@ -264,5 +252,23 @@ export class NowServer {
       this.connection.console.error(`diagnostics of ${uri}: ${(e as Error).message}`);
     }
     void this.connection.sendDiagnostics({ uri, diagnostics });
+  }
+}
+
+/**
+ * Runs a handler and turns what it throws into the answer: a ResponseError as it is, a
+ * NowError (bad input the user can fix: an unknown trial, a script outside the project)
+ * InvalidParams with its one-line message, anything else InternalError, its stack logged
+ * on stderr since it is a bug. The connection then answers the next request as usual.
+ */
+export async function answer<T>(method: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ResponseError) throw e;
+    if (e instanceof NowError) throw new ResponseError(ErrorCodes.InvalidParams, e.message);
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`nowls: ${method} failed: ${err.stack ?? err.message}\n`);
+    throw new ResponseError(ErrorCodes.InternalError, `${method} failed: ${err.message.split("\n")[0]}`);
   }
 }
