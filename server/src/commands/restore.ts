@@ -1,4 +1,5 @@
-import { restoreTrial } from "../trials/restore";
+import { displayPath } from "../paths";
+import { restoreTrial, skippedSummary } from "../trials/restore";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 
 export interface RestoreCommandOptions {
@@ -19,8 +20,9 @@ export function restoreCommand(ref: string, opts: RestoreCommandOptions): void {
     if (report.backup !== null) {
       lines.push(`saved the current versions as backup trial ${report.backup} (now restore ${report.backup} brings them back)`);
     }
-    for (const f of report.restored) lines.push(`restored  ${f.path}  (${f.role}) as in trial ${t.id}`);
-    for (const f of report.unchanged) lines.push(`unchanged ${f.path}  (${f.role})`);
+    for (const f of report.restored) lines.push(`restored  ${displayPath(f.path)}  (${f.role}) as in trial ${t.id}`);
+    for (const f of report.unchanged) lines.push(`unchanged ${displayPath(f.path)}  (${f.role})`);
+    if (report.skipped.length > 0) lines.push(skippedSummary(report.skipped));
     if (report.restored.length === 0) lines.push(`nothing to do: the files are already as in trial ${t.id}`);
     if (report.restored.some((f) => f.role === "script") || report.unchanged.some((f) => f.role === "script")) {
       lines.push(`the next run of ${t.script} derives from trial ${t.id}`);
