@@ -58,7 +58,7 @@ test("a store written by a newer nowls: one-line error", () => {
   for (const args of [["list"], ["show"], ["run", "ok.py"]]) {
     const r = now(args, { cwd: dir });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^now: the store .*db\.sqlite has schema version 42, newer than this nowls understands \(2\); upgrade nowls\n$/);
+    assert.match(r.stderr, /^now: the store .*db\.sqlite has schema version 42, newer than this nowls understands \(3\); upgrade nowls\n$/);
   }
 });
 

@@ -76,7 +76,7 @@ function fineStore(granularity: "fine" | "coarse" = "fine") {
     command: "now run --fine main.py", python: "python3", cwd: "/proj", root: "/proj", startedAt: 1,
     runnerPid: process.pid, runnerHost: "lab1", granularity,
   });
-  new Ingester(db, id, "/proj", log, 0).poll();
+  new Ingester(db, id, "/proj", log).poll();
   new TrialWriter(db, id, "/proj").finish({ status: "finished", exitCode: 0, signal: null, finishedAt: 2 });
   const trial = getTrial(db, id)!;
   return { dir, db, trial, text: (format: "prolog" | "prov-json" | "prov-n") => exportTrial(db, trial, format) };

@@ -16,7 +16,7 @@ export function listCommand(opts: { json?: boolean; cwd: string }): void {
         ["#", "script", "arguments", "started", "duration", "status", "mode", "code"],
         trials.map((t) => [
           String(t.id), t.script, t.argv.slice(1).map(shellQuote).join(" "), formatTime(t.started_at),
-          t.kind === "backup" ? "-" : formatDuration(t.duration), statusText(t),
+          t.kind === "backup" ? "-" : formatDuration(t.duration), statusText(t) + (t.incomplete ? ", incomplete" : ""),
           t.kind === "backup" ? "-" : t.granularity, shortHash(t.script_hash),
         ]),
         [0, 4],

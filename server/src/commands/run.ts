@@ -1,9 +1,12 @@
-import { formatDuration } from "../format/text";
 import path from "path";
+import type { MessageConnection } from "vscode-jsonrpc/node";
 import { Methods } from "../../../protocol/daemon";
 import { connectDaemon } from "../daemon/client";
+import { formatDuration } from "../format/text";
 import { findProjectRoot } from "../paths";
-import { runTrial, type IngestDelegate } from "../run/runTrial";
+import { choosePython } from "../run/python";
+import { runTrial, StoreUnwritable, type IngestDelegate, type RunResult } from "../run/runTrial";
+import { runUntraced } from "../run/untraced";
 import { statusText } from "./list";
 
 export interface RunOptions {
@@ -15,27 +18,63 @@ export interface RunOptions {
   callsKeep?: number;
 }
 
-/** `now run`: the script's own stdio is untouched; nowls speaks on stderr, once, at the end. */
+/** How long the daemon may take to accept a trial before this process ingests it itself. */
+const FOLLOW_TIMEOUT_MS = 5000;
+
+/**
+ * `now run`: the script's own stdio is untouched; nowls speaks on stderr, once, at the end,
+ * and the exit code is always the script's — whatever happened to the daemon or the store.
+ */
 export async function runCommand(script: string, args: string[], opts: RunOptions): Promise<number> {
+  const root = findProjectRoot(path.resolve(opts.cwd, script));
   // With a daemon running, it ingests (and tells its editors); the script still runs here,
   // on this terminal, so its output and Ctrl-C behave as without nowls.
-  const conn = await connectDaemon(findProjectRoot(path.resolve(opts.cwd, script)));
-  const delegate: IngestDelegate | undefined = conn ? {
-    follow: async (trial) => !!(await conn.sendRequest(Methods.follow, { trial })),
-    ended: async (trial, exitCode, signal) => !!(await conn.sendRequest(Methods.ended, { trial, exitCode, signal })),
-  } : undefined;
-  let result;
+  const conn = await connectDaemon(root);
+  let result: RunResult;
   try {
     result = await runTrial({
       script, args, cwd: opts.cwd, python: opts.python, redact: opts.redact, env: process.env,
-      fine: opts.fine, loopKeep: opts.loopKeep, callsKeep: opts.callsKeep, foreground: true, delegate,
+      fine: opts.fine, loopKeep: opts.loopKeep, callsKeep: opts.callsKeep, foreground: true,
+      delegate: conn ? daemonDelegate(conn) : undefined,
     });
+  } catch (e) {
+    if (!(e instanceof StoreUnwritable)) throw e;
+    // Nothing can be recorded; the script still runs, as it would without nowls.
+    const exitCode = await runUntraced(choosePython(root, opts.python, process.env), script, args, opts.cwd, process.env);
+    process.stderr.write(`now: not recorded (${e.reason}); the script ran untraced and exited with ${exitCode}\n`);
+    return exitCode;
   } finally {
     conn?.dispose();
   }
-  const { trial, exitCode } = result;
-  process.stderr.write(
-    `now: trial ${trial.id} ${statusText(trial)} in ${formatDuration(trial.duration)} (now show ${trial.id})\n`,
-  );
-  return exitCode;
+  process.stderr.write(summaryLine(result) + "\n");
+  return result.exitCode;
+}
+
+/** The one line `now run` ends with. */
+export function summaryLine({ trial, exitCode, unfinished }: RunResult): string {
+  if (unfinished) {
+    return `now: trial ${trial.id} exited with ${exitCode} but could not be finished in the store (${unfinished}); ` +
+      `its log is kept and the next command finishes it`;
+  }
+  const incomplete = trial.incomplete ? `, record incomplete: ${trial.incomplete}` : "";
+  return `now: trial ${trial.id} ${statusText(trial)} in ${formatDuration(trial.duration)}${incomplete} (now show ${trial.id})`;
+}
+
+/** The daemon as the trial's ingester, given up on as soon as it fails, stalls or goes. */
+function daemonDelegate(conn: MessageConnection): IngestDelegate {
+  return {
+    follow: (trial) => withTimeout(conn.sendRequest(Methods.follow, { trial }).then((r) => !!r), FOLLOW_TIMEOUT_MS, false),
+    ended: async (trial, exitCode, signal) => !!(await conn.sendRequest(Methods.ended, { trial, exitCode, signal })),
+    onLost: (fn) => {
+      conn.onClose(fn);
+      conn.onError(fn);
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+  });
 }

@@ -95,6 +95,7 @@ function summary(db: DB, t: TrialRow): string {
   }
   if (t.tracer_version) pairs.push(["tracer", `now_tracer ${t.tracer_version}, ${t.core}${t.core_reason ? ` (${t.core_reason})` : ""}, ${t.granularity}`]);
   pairs.push(["status", t.status + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "") + (t.signal ? `, killed by ${t.signal}` : "")]);
+  if (t.incomplete) pairs.push(["record", `incomplete: ${t.incomplete}`]);
   if (t.stdout_chars !== null || t.stderr_chars !== null) {
     pairs.push(["output", `${t.stdout_chars ?? "?"} characters on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
   }

@@ -9,8 +9,8 @@ import {
 } from "../../../protocol/daemon";
 import { NowError } from "../errors";
 import { Ingester } from "../ingest/ingester";
-import { eventLogPath } from "../paths";
-import { finishFromLog } from "../run/recover";
+import { dbPath, eventLogPath } from "../paths";
+import { finishFromLog, processAlive, recoverOrphanTrials } from "../run/recover";
 import { startTrial, type RunningTrial } from "../run/runTrial";
 import { openDatabase, type DB } from "../store/database";
 import { getTrial, listTrials, type TrialRow } from "../store/queries";
@@ -24,6 +24,9 @@ import type { ContentChange } from "../index/document";
 import { VisServer } from "../vis/server";
 
 export const VERSION = "0.1.0";
+
+/** How often the daemon checks that its project and store still exist. */
+const PRESENCE_CHECK_MS = 2000;
 
 /** A trial a terminal runs and the daemon ingests. */
 interface Followed { followed: Ingester; timer: NodeJS.Timeout }
@@ -64,6 +67,9 @@ export class Daemon {
   private vis: VisServer | null = null;
   /** What to do once stopped (the CLI exits the process). */
   onStopped: () => void = () => {};
+  /** Checks that the project folder and its store are still there. */
+  private presenceTimer: NodeJS.Timeout | null = null;
+  private storeIdentity = "";
 
   constructor(readonly root: string, private readonly opts: DaemonOptions) {
     this.log = new DaemonLog(logPath(root), opts.echoLog);
@@ -94,7 +100,47 @@ export class Daemon {
     this.ready = this.watcher.start().then(() => this.indexer.idle()).then(() => void (this.isReady = true));
     await this.ready;
     this.log.write(`daemon ${VERSION} serving ${this.root} on ${sock}`);
+    this.guardProcess();
+    this.storeIdentity = this.identity() ?? "";
+    this.presenceTimer = setInterval(() => this.checkPresence(), PRESENCE_CHECK_MS);
+    this.presenceTimer.unref();
     this.armIdle();
+  }
+
+  /**
+   * The daemon serves many clients for hours: an error none of its handlers caught is a
+   * bug, logged (tests look for these lines), never a reason to drop every client at once.
+   */
+  private guardProcess(): void {
+    process.on("uncaughtException", (e) => this.log.write(`uncaught exception (a bug): ${(e as Error).stack ?? e}`));
+    process.on("unhandledRejection", (e) => this.log.write(`unhandled rejection (a bug): ${(e as Error)?.stack ?? e}`));
+  }
+
+  /** The store's file identity; null when the folder or the store is gone. */
+  private identity(): string | null {
+    try {
+      const st = fs.statSync(dbPath(this.root));
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A daemon whose project was deleted (or whose store was replaced) has nothing left to serve. */
+  private checkPresence(): void {
+    const now = this.identity();
+    if (now === this.storeIdentity) return;
+    const why = now === null ? "the project folder or its store is gone" : "the store was replaced";
+    void this.stop(why).then(() => this.onStopped());
+  }
+
+  /** Sends a notification; a client that has gone by now is simply no longer told. */
+  private notify(conn: MessageConnection, method: string, params: unknown): void {
+    try {
+      conn.sendNotification(method, params).catch((e: Error) => this.log.write(`notification ${method} not delivered: ${e.message}`));
+    } catch (e) {
+      this.log.write(`notification ${method} not delivered: ${(e as Error).message}`);
+    }
   }
 
   private accept(socket: net.Socket): void {
@@ -191,7 +237,7 @@ export class Daemon {
     const trial = await startTrial({
       script: p.script, args: p.args ?? [], cwd: p.cwd ?? this.root, python: p.python, fine: p.fine,
       redact: true, env: process.env, stdio: "files",
-      onProgress: (pr) => conn.sendNotification(Notifications.progress, { token: p.progressToken ?? null, ...pr }),
+      onProgress: (pr) => this.notify(conn, Notifications.progress, { token: p.progressToken ?? null, ...pr }),
     });
     this.running.set(trial.trialId, trial);
     this.disarmIdle();
@@ -221,13 +267,21 @@ export class Daemon {
     if (t.status !== "running") throw new NowError(`trial ${id} is not running`);
     const started = Date.now();
     let events = 0;
-    const ingester = new Ingester(this.db, id, this.root, eventLogPath(this.root, t.uuid), t.ingested_bytes, (batch) => {
+    const ingester = new Ingester(this.db, id, this.root, eventLogPath(this.root, t.uuid), (batch) => {
       events += batch.length;
-      for (const c of this.clients) c.sendNotification(Notifications.progress, { token: null, trial: id, events, current: null, elapsed: (Date.now() - started) / 1000 });
+      for (const c of this.clients) this.notify(c, Notifications.progress, { token: null, trial: id, events, current: null, elapsed: (Date.now() - started) / 1000 });
     });
+    // A quarter second of ingestion per tick at most: the daemon keeps answering its
+    // other clients while a big trial streams in.
+    let ticks = 0;
     const timer = setInterval(() => {
       try {
-        ingester.poll();
+        ingester.drain(250);
+        // A `now run` killed before it could say `ended`: finish its trial as any command
+        // would recover it, instead of following it forever.
+        if (++ticks % 10 === 0 && !processAlive(t.runner_pid) && !processAlive(getTrial(this.db, id)?.tracer_pid ?? null)) {
+          this.orphaned(id);
+        }
       } catch (e) {
         this.log.write(`trial ${id}: ingest deferred: ${(e as Error).message}`);
       }
@@ -238,15 +292,32 @@ export class Daemon {
     return { following: id };
   }
 
+  private orphaned(id: number): void {
+    const f = this.running.get(id);
+    if (!f || !("followed" in f)) return;
+    clearInterval(f.timer);
+    this.running.delete(id);
+    const recovered = recoverOrphanTrials(this.db, this.root).find((t) => t.id === id);
+    this.log.write(`trial ${id}: its now run died; ${recovered ? "finished from its log" : "left for the next command"}`);
+    const done = getTrial(this.db, id);
+    if (done && done.status !== "running") this.broadcastFinished(done);
+    this.armIdle();
+  }
+
   private ended(p: { trial: number; exitCode: number | null; signal: string | null }) {
     const f = this.running.get(p.trial);
     if (!f || !("followed" in f)) throw new NowError(`trial ${p.trial} is not followed by this daemon`);
     clearInterval(f.timer);
     this.running.delete(p.trial);
     const t = getTrial(this.db, p.trial)!;
-    finishFromLog(this.db, t, this.root, {
-      status: p.exitCode === 0 ? "finished" : p.signal ? "interrupted" : "failed", exitCode: p.exitCode, signal: p.signal,
-    });
+    try {
+      finishFromLog(this.db, t, this.root, {
+        status: p.exitCode === 0 ? "finished" : p.signal ? "interrupted" : "failed", exitCode: p.exitCode, signal: p.signal,
+      });
+    } catch (e) {
+      // A full disk, a busy store: the `now run` that asked finishes it or leaves it to the next command.
+      throw new NowError(`trial ${p.trial} could not be finished here: ${(e as Error).message}`);
+    }
     const done = getTrial(this.db, p.trial)!;
     this.broadcastFinished(done);
     this.armIdle();
@@ -260,7 +331,7 @@ export class Daemon {
       this.log.write(`index of trial ${t.id}: ${(e as Error).message}`);
     }
     this.log.write(`trial ${t.id} ${t.status}`);
-    for (const c of this.clients) c.sendNotification(Notifications.finished, { trial: summary(t) });
+    for (const c of this.clients) this.notify(c, Notifications.finished, { trial: summary(t) });
     this.vis?.publish("trial", summary(t));
   }
 
@@ -279,6 +350,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.write(`stopping: ${reason}`);
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    this.disarmIdle();
     // Trials run for clients are stopped; followed ones go on in their terminal, which
     // finishes their ingestion itself when it cannot reach us.
     for (const t of this.running.values()) {
@@ -286,13 +359,27 @@ export class Daemon {
       else clearInterval(t.timer);
     }
     await Promise.all([...this.running.values()].map((t) => ("done" in t ? t.done.catch(() => undefined) : undefined)));
-    for (const c of this.clients) c.dispose();
-    await this.vis?.close();
-    await this.watcher.close();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    fs.rmSync(socketPath(this.root), { force: true });
-    releaseLock(lockPath(this.root));
-    this.db.close();
+    // Each step on its own: a project folder deleted under us makes some of them fail,
+    // and the rest (the lock, the socket, the process) must still go.
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        this.log.write(`stopping: ${what}: ${(e as Error).message}`);
+      }
+    };
+    await step("clients", () => { for (const c of this.clients) c.dispose(); });
+    await step("web view", () => this.vis?.close());
+    await step("watcher", () => this.watcher.close());
+    await step("socket", () => new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      // Connections that linger (a client that never reads) do not hold the exit.
+      setTimeout(resolve, 2000).unref();
+    }));
+    await step("socket file", () => fs.rmSync(socketPath(this.root), { force: true }));
+    await step("lock", () => releaseLock(lockPath(this.root)));
+    await step("store", () => this.db.close());
     this.log.write("stopped");
     this.log.close();
   }

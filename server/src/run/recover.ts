@@ -2,9 +2,10 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import type { DB } from "../store/database";
-import { runningTrials, type TrialRow } from "../store/queries";
-import { TrialWriter } from "../store/writer";
+import { getTrial, runningTrials, type TrialRow } from "../store/queries";
+import { TrialWriter, type TrialEnd } from "../store/writer";
 import { Ingester } from "../ingest/ingester";
+import { completeLength } from "../ingest/logReader";
 import { eventLogPath } from "../paths";
 
 export function processAlive(pid: number | null): boolean {
@@ -28,38 +29,69 @@ export function processAlive(pid: number | null): boolean {
  * Finishes the job of a `now run` that died: for each trial still marked running whose
  * runner and tracer are both gone (on this host), ingests what is left of its log and marks
  * it interrupted — or finished/failed when the log has its `end`. Nothing is dropped.
+ *
+ * Any number of processes may do this at once for the same trial: ingestion is by batches
+ * that each start, under the write lock, where the last committed one ended, and finishing
+ * twice decides the same. A trial that cannot be finished now (the disk is full, the store
+ * is busy beyond the timeout) is left running for the next command: recovery never stops
+ * the command that attempted it.
  */
 export function recoverOrphanTrials(db: DB, root: string): TrialRow[] {
   const recovered: TrialRow[] = [];
-  for (const t of runningTrials(db)) {
+  let candidates: TrialRow[];
+  try {
+    candidates = runningTrials(db);
+  } catch {
+    return recovered;
+  }
+  for (const t of candidates) {
     if (t.runner_host !== os.hostname()) continue;
     if (processAlive(t.runner_pid) || processAlive(t.tracer_pid)) continue;
-    finishFromLog(db, t, root, { status: "interrupted", exitCode: null, signal: null });
-    recovered.push(t);
+    try {
+      finishFromLog(db, t, root, { status: "interrupted", exitCode: null, signal: null });
+      recovered.push(t);
+    } catch (e) {
+      if (process.env.NOW_DEBUG) process.stderr.write(`now: trial ${t.id} not recovered yet: ${(e as Error).message}\n`);
+    }
   }
   return recovered;
 }
 
+/**
+ * Ingests what is left of the trial's log and finishes its row. The exit status given is
+ * what the process did; the log's own `end` (written when the script ended normally)
+ * decides the status when there is one. A process that exited with a code but left no
+ * `end` in its log (os._exit, a tracer that could not write) has an incomplete record,
+ * and the trial says so.
+ */
 export function finishFromLog(
-  db: DB,
-  t: TrialRow,
-  root: string,
-  end: { status: "finished" | "failed" | "interrupted" | "cancelled"; exitCode: number | null; signal: string | null },
+  db: DB, t: TrialRow, root: string, end: Omit<TrialEnd, "finishedAt">,
 ): void {
   const log = eventLogPath(root, t.uuid);
-  const ingester = new Ingester(db, t.id, root, log, t.ingested_bytes);
-  while (ingester.poll() > 0);
+  new Ingester(db, t.id, root, log).drain();
   const writer = new TrialWriter(db, t.id, root);
+  const now = getTrial(db, t.id);
+  if (now?.status === "running" && end.exitCode !== null && end.status !== "cancelled") {
+    writer.markIncomplete("the event log ends before the script did (os._exit, or the tracer could not write it)");
+  }
   writer.finish({ ...end, finishedAt: Date.now() / 1000 });
-  removeIngestedLog(log);
+  removeIngestedLog(db, t.id, log);
 }
 
-/** The log has served its purpose once everything complete in it is in the store. */
-export function removeIngestedLog(log: string): void {
+/**
+ * The log has served its purpose once every complete line of it is in the store; it is
+ * deleted then and only then (a partial last line is what a killed tracer left half
+ * written: it holds no event).
+ */
+export function removeIngestedLog(db: DB, trialId: number, log: string): boolean {
+  const complete = completeLength(log);
+  const stored = getTrial(db, trialId)?.ingested_bytes ?? -1;
+  if (complete !== null && stored < complete) return false;
   fs.rmSync(log, { force: true });
   try {
     fs.rmdirSync(path.dirname(log));
   } catch {
-    // Not empty (the tracer may keep other files there) or already gone: keep it.
+    // Not empty (the trial's stdout.txt and stderr.txt when a daemon ran it) or gone.
   }
+  return true;
 }

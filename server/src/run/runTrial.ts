@@ -11,7 +11,7 @@ import { Ingester } from "../ingest/ingester";
 import { eventLogPath, findProjectRoot, trialDir, tracerDir } from "../paths";
 import { openDatabase, type DB } from "../store/database";
 import { getTrial, type TrialRow } from "../store/queries";
-import { createTrial } from "../store/writer";
+import { createTrial, TrialWriter, type TrialEnd } from "../store/writer";
 import { choosePython } from "./python";
 import { finishFromLog, recoverOrphanTrials } from "./recover";
 
@@ -49,6 +49,8 @@ export interface IngestDelegate {
   follow(trialId: number): Promise<boolean>;
   /** The process ended; false if the delegate could not finish the trial. */
   ended(trialId: number, exitCode: number | null, signal: string | null): Promise<boolean>;
+  /** Calls `fn` once if the delegate goes away (its connection closes). */
+  onLost(fn: () => void): void;
 }
 
 export interface Progress {
@@ -63,7 +65,25 @@ export interface RunResult {
   trial: TrialRow;
   /** What `now run` should exit with: the script's exit code, or 128 + signal number. */
   exitCode: number;
+  /**
+   * Set when the trial could not be finished in the store (a full disk): why. Its log is
+   * kept and the next command that opens the store finishes it.
+   */
+  unfinished?: string;
 }
+
+/**
+ * The store cannot take a new trial (full disk, read-only `.now/`): `now run` then runs
+ * the script untraced rather than not at all.
+ */
+export class StoreUnwritable extends NowError {
+  constructor(readonly reason: string) {
+    super(`cannot record a trial: ${reason}`);
+  }
+}
+
+/** How long a delegate that stopped ingesting may stay silent before we take the job back. */
+const DELEGATE_STALL_MS = 30_000;
 
 export interface RunningTrial {
   trialId: number;
@@ -95,7 +115,12 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
 
   const root = findProjectRoot(scriptAbs);
   const python = choosePython(root, req.python, req.env);
-  const db = openDatabase(root, { create: true });
+  let db: DB;
+  try {
+    db = openDatabase(root, { create: true });
+  } catch (e) {
+    throw unwritable(e) ?? e;
+  }
   try {
     const config = readConfig(root);
     const fine = req.fine ?? config.fine;
@@ -109,7 +134,20 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
       python, cwd: req.cwd, root, startedAt: Date.now() / 1000, runnerPid: process.pid, runnerHost: os.hostname(),
       granularity: fine ? "fine" : "coarse",
     });
-    fs.mkdirSync(trialDir(root, uuid), { recursive: true });
+    try {
+      fs.mkdirSync(trialDir(root, uuid), { recursive: true });
+    } catch (e) {
+      // The row exists but no log can: it ends here, as a trial that never ran.
+      const reason = unwritable(e)?.reason ?? (e as Error).message;
+      try {
+        const w = new TrialWriter(db, trialId, root);
+        w.markIncomplete(`not run: ${reason}`);
+        w.finish({ status: "interrupted", exitCode: null, signal: null, finishedAt: Date.now() / 1000 });
+      } catch {
+        // Left running: the next command with space finishes it.
+      }
+      throw new StoreUnwritable(reason);
+    }
     const log = eventLogPath(root, uuid);
     const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
     if (!req.redact) tracerArgs.push("--no-redact");
@@ -119,8 +157,21 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     return supervise(db, trialId, root, uuid, log, python, tracerArgs, req);
   } catch (e) {
     db.close();
-    throw e;
+    throw unwritable(e) ?? e;
   }
+}
+
+/** Errors that mean the store cannot be written (as opposed to bugs or bad input). */
+const UNWRITABLE = /SQLITE_FULL|SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_IOERR|ENOSPC|EDQUOT|EROFS|EACCES|EPERM|disk is full|readonly database|read-only|unable to open database/i;
+
+/** A StoreUnwritable for an error that says the store cannot be written; null otherwise. */
+export function unwritable(e: unknown): StoreUnwritable | null {
+  if (e instanceof StoreUnwritable) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const text = `${typeof err?.code === "string" ? err.code : ""} ${typeof err?.message === "string" ? err.message : ""}`;
+  if (!UNWRITABLE.test(text)) return null;
+  const message = typeof err.message === "string" ? err.message.replace(/^cannot (open|use) the store \S+: /, "") : String(e);
+  return new StoreUnwritable(message);
 }
 
 function supervise(
@@ -130,7 +181,7 @@ function supervise(
   let events = 0;
   let current: string | null = null;
   const names = new Map<number, string>();
-  const ingester = new Ingester(db, trialId, root, log, 0, (batch: TraceEvent[]) => {
+  const ingester = new Ingester(db, trialId, root, log, (batch: TraceEvent[]) => {
     for (const e of batch) {
       if (e.e === "code") names.set(e.code, e.qualname);
       else if (e.e === "call") current = names.get(e.code) ?? current;
@@ -160,51 +211,71 @@ function supervise(
   }
   let timer: NodeJS.Timeout | null = null;
   let delegated = false;
+  // Each tick ingests for at most a quarter second, then lets the loop breathe (signals,
+  // the child's exit); a log written faster than that waits on disk, not in memory.
+  let exited = false;
   const pollLocally = () => {
-    if (!timer) timer = setInterval(() => safePoll(ingester), req.pollMs ?? 100);
+    delegated = false;
+    if (!timer && !exited) timer = setInterval(() => safeDrain(ingester, 250), req.pollMs ?? 100);
   };
   if (req.delegate) {
+    req.delegate.onLost(pollLocally);
     req.delegate.follow(trialId).then((ok) => {
-      delegated = ok;
-      if (!ok) pollLocally();
+      if (ok) delegated = true;
+      else pollLocally();
     }, pollLocally);
   } else {
     pollLocally();
   }
   const cleanup = () => {
+    exited = true;
     if (timer) clearInterval(timer);
+    timer = null;
     if (req.foreground) {
       process.off("SIGINT", ignore);
       process.off("SIGTERM", onTerm);
       process.off("SIGHUP", onHup);
     }
   };
+  /** Ingests what is left and finishes the row; a store that cannot take it is reported, not thrown. */
+  const finish = (end: Omit<TrialEnd, "finishedAt">): { trial: TrialRow; unfinished?: string } => {
+    let unfinished: string | undefined;
+    safeDrain(ingester, Infinity); // the last events reach onProgress too
+    try {
+      finishFromLog(db, getTrial(db, trialId)!, root, end);
+    } catch (e) {
+      unfinished = unwritable(e)?.reason ?? (e as Error).message;
+    }
+    const trial = readTrial(db, trialId, end);
+    db.close();
+    return { trial, unfinished };
+  };
   const done = new Promise<RunResult>((resolve, reject) => {
-    const finish = (status: "finished" | "failed" | "interrupted" | "cancelled", exitCode: number | null, signal: string | null) => {
-      safePoll(ingester); // the last events reach onProgress too
-      finishFromLog(db, getTrial(db, trialId)!, root, { status, exitCode, signal });
-      const trial = getTrial(db, trialId)!;
-      db.close();
-      return trial;
-    };
     child.on("error", (err) => {
       cleanup();
-      finish("interrupted", null, null);
+      finish({ status: "interrupted", exitCode: null, signal: null });
       const code = (err as NodeJS.ErrnoException).code;
       reject(new NowError(code === "ENOENT" ? `cannot run Python: ${python} not found` : `cannot run ${python}: ${err.message}`));
     });
     child.on("exit", async (code, signal) => {
       cleanup();
       const exitCode = code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0);
-      if (delegated && !cancelled && (await req.delegate!.ended(trialId, code, signal).catch(() => false))) {
-        const trial = getTrial(db, trialId)!;
-        db.close();
-        resolve({ trial, exitCode });
-        return;
+      if (delegated && !cancelled && (await endedByDelegate(req.delegate!, db, trialId, code, signal))) {
+        try {
+          const trial = getTrial(db, trialId)!;
+          if (trial.status !== "running") {
+            db.close();
+            resolve({ trial, exitCode });
+            return;
+          }
+        } catch {
+          // Unreadable now: finish it ourselves below, which reports why.
+        }
       }
-      // Nobody else finished it (no daemon, or it died): resume from the stored offset.
+      // Nobody else finished it (no daemon, or it died or stalled): resume from the stored
+      // offset; whatever the delegate already stored is not read again.
       const status = cancelled ? "cancelled" : code === 0 ? "finished" : signal ? "interrupted" : "failed";
-      resolve({ trial: finish(status, code, signal), exitCode });
+      resolve({ ...finish({ status, exitCode: code, signal }), exitCode });
     });
   });
   return {
@@ -220,9 +291,59 @@ function supervise(
   };
 }
 
-function safePoll(ingester: Ingester): void {
+/**
+ * Asks the delegate to finish the trial; false as soon as it cannot be counted on: its
+ * connection closed, it failed, or it stored nothing new for DELEGATE_STALL_MS after the
+ * script ended. Taking over is safe at any point: ingestion starts from the stored offset
+ * under the write lock.
+ */
+function endedByDelegate(d: IngestDelegate, db: DB, trialId: number, code: number | null, signal: string | null): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(watch);
+      resolve(ok);
+    };
+    let last = storedOffset(db, trialId);
+    let lastMoved = Date.now();
+    const watch = setInterval(() => {
+      const now = storedOffset(db, trialId);
+      if (now !== last) {
+        last = now;
+        lastMoved = Date.now();
+      } else if (Date.now() - lastMoved > DELEGATE_STALL_MS) {
+        settle(false);
+      }
+    }, 500);
+    d.onLost(() => settle(false));
+    d.ended(trialId, code, signal).then(settle, () => settle(false));
+  });
+}
+
+function storedOffset(db: DB, trialId: number): number {
   try {
-    ingester.poll();
+    return getTrial(db, trialId)?.ingested_bytes ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** The trial's row as stored; when even reading fails, what we know of it. */
+function readTrial(db: DB, trialId: number, end: Omit<TrialEnd, "finishedAt">): TrialRow {
+  try {
+    const t = getTrial(db, trialId);
+    if (t) return t;
+  } catch {
+    // fall through
+  }
+  return { id: trialId, status: end.status, exit_code: end.exitCode, signal: end.signal, duration: null } as TrialRow;
+}
+
+function safeDrain(ingester: Ingester, budgetMs: number): void {
+  try {
+    ingester.drain(budgetMs);
   } catch (e) {
     // The store is busy or the disk is full: the log is kept and the next poll (or the
     // final one) picks up from the same offset.

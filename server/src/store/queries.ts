@@ -32,6 +32,8 @@ export interface TrialRow {
   stdout_chars: number | null;
   stderr_chars: number | null;
   parent_id: number | null;
+  /** Why the record is not whole (full disk, tracer stopped); null when it is. */
+  incomplete: string | null;
 }
 
 const TRIAL_COLUMNS = `t.*, t.finished_at - t.started_at AS duration`;

@@ -1,10 +1,11 @@
 -- The nowls store: one SQLite database per project, <root>/.now/db.sqlite, in WAL mode.
 --
 -- This file is the whole current schema; a new store is created from it and stamped with
--- PRAGMA user_version = 2. An older store is brought forward by the steps in
+-- PRAGMA user_version = 3. An older store is brought forward by the steps in
 -- migrations.ts (forward only); a store with a higher version than this file is refused.
 -- History: 1, the first; 2, code.elided (coarse mode records the first calls_keep
--- activations of each code object and counts the rest).
+-- activations of each code object and counts the rest); 3, trial.incomplete (what the
+-- record misses when it could not be kept whole: a full disk, a tracer that had to stop).
 --
 -- Contents (scripts, modules, accessed files) are not here: they are blobs in
 -- .now/content/, named by the SHA-256 hashes these tables hold.
@@ -18,6 +19,8 @@
 --                  file accesses, warnings; tags, notes, snapshots, heads; fine-grained
 --                  values and their dependencies; definition provenance (file versions,
 --                  definitions, their history).
+--   2  2026-11-26  code.elided.
+--   3  2026-12-07  trial.incomplete.
 
 CREATE TABLE trial (
   id             INTEGER PRIMARY KEY,            -- the number users type: 1, 2, 3 …
@@ -52,7 +55,9 @@ CREATE TABLE trial (
   traceback      TEXT,                           -- JSON [{file, line, function}], innermost last
   stdout_chars   INTEGER,
   stderr_chars   INTEGER,
-  parent_id      INTEGER REFERENCES trial(id)    -- the trial whose code this one started from
+  parent_id      INTEGER REFERENCES trial(id),   -- the trial whose code this one started from
+  incomplete     TEXT                            -- NULL: the record is whole; else why not
+                                                 -- (status is still the script's outcome)
 );
 
 CREATE TABLE deployment (

@@ -38,6 +38,14 @@ export function createTrial(db: DB, t: NewTrial): number {
   return run.immediate();
 }
 
+/** A batch of the event log, as the ingester read it. */
+export interface Batch {
+  events: ev.TraceEvent[];
+  problems: string[];
+  /** Where the next batch starts. */
+  offset: number;
+}
+
 export interface TrialEnd {
   /** "cancelled" overrides what the log says: the user stopped it. */
   status: "finished" | "failed" | "interrupted" | "cancelled";
@@ -53,6 +61,7 @@ export interface TrialEnd {
  */
 export class TrialWriter {
   private readonly s;
+  /** The number of the trial's last warning; read again under the lock of every batch. */
   private warnings = 0;
 
   constructor(private readonly db: DB, readonly trialId: number, private readonly root: string) {
@@ -94,7 +103,9 @@ export class TrialWriter {
       alias: p(`UPDATE OR IGNORE dependency SET source_id = ?
                 WHERE trial_id = ? AND source_kind = 'value' AND source_id = ?`),
       unknown: p(`INSERT OR REPLACE INTO unknown_line VALUES (?, ?, ?, ?)`),
-      warnCount: p(`SELECT count(*) AS n FROM trial_warning WHERE trial_id = ?`),
+      warnCount: p(`SELECT coalesce(max(seq), 0) AS n FROM trial_warning WHERE trial_id = ?`),
+      storedOffset: p(`SELECT ingested_bytes AS n FROM trial WHERE id = ?`),
+      incomplete: p(`UPDATE trial SET incomplete = coalesce(incomplete, ?) WHERE id = ?`),
       zeroCounts: p(`UPDATE code SET calls = elided, total = 0 WHERE trial_id = ?`),
       callsElided: p(`UPDATE code SET elided = elided + ? WHERE trial_id = ? AND id = ?`),
       counts: p(`UPDATE code SET calls = s.n + code.elided, total = s.t
@@ -109,7 +120,6 @@ export class TrialWriter {
                    finished_at = COALESCE(finished_at, @finishedAt)
                  WHERE id = @trial`),
     };
-    this.warnings = (this.s.warnCount.get(trialId) as { n: number }).n;
   }
 
   /**
@@ -119,14 +129,35 @@ export class TrialWriter {
    */
   private pending = new Map<number, ev.CallEvent>();
 
-  /** Applies parsed events (and problems met while reading) and records the new offset. */
-  apply(events: ev.TraceEvent[], problems: string[], offset: number): void {
-    this.db.transaction(() => {
-      for (const e of events) this.one(e);
-      for (const id of [...this.pending.keys()]) this.writePending(id);
-      for (const m of problems) this.s.warning.run(this.trialId, ++this.warnings, m);
-      this.s.offset.run(offset, this.trialId);
-    }).immediate();
+  /**
+   * Ingests the next batch of the log: under the write lock, reads where the store says
+   * ingestion stopped, applies what `read` returns from there and records the new offset,
+   * all in one transaction. Any number of processes may call this for the same trial at
+   * once (a runner, its daemon, commands recovering it): each batch starts where the last
+   * committed one ended, so no event is applied twice or skipped, by construction.
+   */
+  ingest(read: (offset: number) => Batch): Batch & { from: number } {
+    try {
+      return this.db.transaction(() => {
+        const from = (this.s.storedOffset.get(this.trialId) as { n: number } | undefined)?.n ?? 0;
+        const batch = read(from);
+        if (batch.offset === from && batch.problems.length === 0) return { ...batch, from };
+        this.warnings = (this.s.warnCount.get(this.trialId) as { n: number }).n;
+        for (const e of batch.events) this.one(e);
+        for (const id of [...this.pending.keys()]) this.writePending(id);
+        for (const m of batch.problems) this.s.warning.run(this.trialId, ++this.warnings, m);
+        this.s.offset.run(batch.offset, this.trialId);
+        return { ...batch, from };
+      }).immediate();
+    } finally {
+      // A failed batch (full disk) is rolled back whole; nothing of it may linger here.
+      this.pending.clear();
+    }
+  }
+
+  /** Marks the record as incomplete (the first reason given is kept). */
+  markIncomplete(reason: string): void {
+    this.db.transaction(() => this.s.incomplete.run(reason, this.trialId)).immediate();
   }
 
   finish(end: TrialEnd): void {
@@ -150,6 +181,14 @@ export class TrialWriter {
 
   private one(e: ev.TraceEvent): void {
     const id = this.trialId;
+    if ((e.e as string) === "incomplete") {
+      // The tracer had to stop recording (full disk, its runner died): the script's own
+      // outcome still comes from its exit, but the record says what it misses.
+      const { reason, t } = e as unknown as { reason?: unknown; t?: unknown };
+      const after = typeof t === "number" ? ` (after ${t.toFixed(1)} s)` : "";
+      this.s.incomplete.run(`${typeof reason === "string" ? reason : "the tracer stopped recording"}${after}`, id);
+      return;
+    }
     switch (e.e) {
       case "header":
         this.s.header.run({
@@ -243,6 +282,7 @@ export class TrialWriter {
       case "warning":
         this.s.warning.run(id, ++this.warnings, e.message);
         break;
+
       case "end":
         this.s.endEv.run(e.status, e.exit_code, e.t, e.exception?.type ?? null, e.exception?.message ?? null,
           e.exception ? JSON.stringify(e.exception.traceback.map((f) => ({ ...f, file: this.rel(f.file) }))) : null, id);
