@@ -94,6 +94,12 @@ export interface ModuleEvent {
 export interface CallsElidedEvent { e: "calls_elided"; code: number; count: number }
 export interface OutputEvent { e: "output"; stdout: number | null; stderr: number | null }
 export interface WarningEvent { e: "warning"; message: string }
+/**
+ * Recording stopped before the end (added within version 1): the log could not be written
+ * (full disk…) or the process that started the tracer died. Nothing follows it; the trial
+ * is `incomplete` with this reason, whatever the process's exit code.
+ */
+export interface IncompleteEvent { e: "incomplete"; t: number; reason: string }
 
 export interface TracebackFrame { file: string; line: number; function: string }
 export interface EndEvent {
@@ -135,7 +141,7 @@ export type TraceEvent =
   | HeaderEvent | DeploymentEvent | CodeEvent | CallEvent | ReturnEvent | RaiseEvent
   | YieldEvent | ResumeEvent | OpenEvent | CloseEvent | ModuleEvent | OutputEvent
   | WarningEvent | EndEvent | ValueEvent | ReturnedEvent | ElidedEvent | AliasEvent | UnknownEvent
-  | CallsElidedEvent;
+  | CallsElidedEvent | IncompleteEvent;
 
 /** Path of a blob in the content store, relative to `.now/`. */
 export function contentPath(hash: Hash): string {

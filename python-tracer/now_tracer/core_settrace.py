@@ -305,7 +305,11 @@ class SettraceCore:
                     if flag is False:
                         return None
                     return _thread_start(frame, code)
-            if code.co_name in skipped or not state[0]:
+            if not state[0]:
+                # Recording stopped, maybe from another thread: untrace this one.
+                sys.settrace(None)
+                return None
+            if code.co_name in skipped:
                 return None
             try:
                 frame.f_trace_lines = False
@@ -545,7 +549,10 @@ class SettraceCore:
                     if flag is False:
                         return None
                     return _thread_start(frame, code)
-            if code.co_name in skipped or not state[0]:
+            if not state[0]:
+                sys.settrace(None)  # recording stopped, maybe from another thread
+                return None
+            if code.co_name in skipped:
                 return None
             try:
                 key = id(frame)

@@ -96,3 +96,15 @@ def make_core(name, tool_id, recorder, is_project, warn, fine, calls_keep=0, cou
         return SysmonCore(recorder, is_project, warn, fine, tool_id=tool_id, calls_keep=calls_keep,
                           counter_tool_id=counter_tool_id)
     return SettraceCore(recorder, is_project, warn, fine, calls_keep=calls_keep)
+
+
+def release(*tool_ids) -> None:
+    """Give back the tool ids select() took, for a core that will never start
+    (the log could not be written): the script finds them free, as untraced."""
+    mon = getattr(sys, "monitoring", None)
+    for tid in tool_ids:
+        if tid is not None and mon is not None:
+            try:
+                mon.free_tool_id(tid)
+            except Exception:
+                pass

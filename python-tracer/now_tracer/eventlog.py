@@ -14,6 +14,17 @@ and that warning would be a visible difference from an untraced run.
 
 The file is written with `os.write` on an O_APPEND descriptor, never through
 `open`, so the tracer's own writes are never recorded as file accesses.
+
+Nothing here may reach the script: a write that fails (full disk, quota, I/O
+error) stops the log for good (`stopped` holds the reason) instead of raising,
+and `on_stop` tells the trial to stop recording; the one line still tried
+later is `incomplete` (write_incomplete). A line cut short by the failed write
+is cut off the file again, so the log stays a sequence of whole lines.
+
+The parent process (the `now run` or daemon that started the tracer) is
+checked at each flush that writes, and every PARENT_CHECK_SECONDS by the
+background thread where there is one: os.getppid() changes when it dies
+(the tracer is re-parented), and recording stops (see the README).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import sys
 import time
 
 FLUSH_SECONDS = 0.25
+PARENT_CHECK_SECONDS = 0.5
 BACKGROUND_FLUSH = sys.version_info < (3, 12)
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -33,9 +45,11 @@ encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 class EventLog:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path) -> None:
+        """path None: a log that writes nothing (it could not be created)."""
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+        self._fd = -1 if path is None else os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
         self._pid = os.getpid()
         self._buf: list = []
         # The hot path appends preformatted lines directly.
@@ -43,34 +57,117 @@ class EventLog:
         self._lock = _thread.allocate_lock()
         self._flusher_running = False
         self.closed = False
+        # Why the log stopped (one line), or None while it is written.
+        self.stopped = None
+        # Called once, with the reason, when recording must stop (set by the trial).
+        self.on_stop = None
+        self.clock = lambda: 0.0  # seconds since t0 (the recorder's clock, set by the trial)
+        self._ppid = os.getppid()
+        self._cut = False  # a partial line could not be cut off: `incomplete` starts on a new line
+        self._incomplete_tried = False
+        self._first = None  # the first line handed to flush
+        self._any_line = False  # whether a whole line reached the file
 
     # -- writing ---------------------------------------------------------------
     def emit(self, event: dict) -> None:
         """Append one event given as a dict (the rare, non-hot events)."""
-        if not self.closed:
+        if not self.closed and self.stopped is None:
             self._buf.append(_dumps(event))
 
     def flush(self) -> None:
         if self._pid != os.getpid():  # a forked child must not write the parent's log
             return
+        error = None
         with self._lock:
             buf = self._buf
             n = len(buf)
             if not n or self._fd < 0:
                 return
+            if self.stopped is not None:
+                # What frames already running still append after the core was
+                # switched off: dropped, so memory stays bounded.
+                del buf[:n]
+                return
             # Take exactly the first n lines: other threads may be appending, and
             # `del buf[:n]` is a single operation under the GIL.
             chunk = buf[:n]
             del buf[:n]
-            # Lone surrogates (undecodable file names…) become JSON \\udcXX escapes.
-            data = ("\n".join(chunk) + "\n").encode("utf-8", "backslashreplace")
+            if self._first is None:
+                self._first = chunk[0]  # the header: what `incomplete` needs before it
+            data = encode_lines(chunk)
             view = memoryview(data)
-            while view:
+            done = 0
+            while done < len(data):
                 try:
-                    written = os.write(self._fd, view)
+                    done += os.write(self._fd, view[done:])
                 except InterruptedError:
                     continue
-                view = view[written:]
+                except OSError as e:
+                    error = e
+                    self._cut_partial(data, done)
+                    break
+            if data.rfind(b"\n", 0, done) >= 0:
+                self._any_line = True
+        if error is not None:
+            self.stop("event log: %s" % one_line(error))
+        else:
+            self.check_parent()
+
+    def check_parent(self) -> None:
+        """Stop recording if the process that started the tracer has died."""
+        if self.stopped is None and os.getppid() != self._ppid and self._pid == os.getpid():
+            self.stop("now run (pid %d) died; recording stopped" % self._ppid)
+            # The log itself still works: say so at once, and close it.
+            self.write_incomplete(self.clock())
+
+    def stop(self, reason: str) -> None:
+        """No more events: the buffer is dropped, on_stop told (once)."""
+        with self._lock:
+            if self.stopped is not None:
+                return
+            self.stopped = reason
+            del self._buf[:]
+        hook = self.on_stop
+        if hook is not None:
+            try:
+                hook(reason)
+            except Exception:
+                pass
+
+    def _cut_partial(self, data: bytes, done: int) -> None:
+        """A write failed after `done` bytes of `data`: cut the unfinished last
+        line off the file (with the lock held)."""
+        partial = done - (data.rfind(b"\n", 0, done) + 1)
+        if partial:
+            try:
+                os.ftruncate(self._fd, os.fstat(self._fd).st_size - partial)
+            except OSError:
+                self._cut = True
+
+    def write_incomplete(self, t: float) -> bool:
+        """The `incomplete` line, tried once (a write that fails is not retried),
+        then the log is closed. True if it was written."""
+        ok = False
+        with self._lock:
+            if self._incomplete_tried or self.stopped is None or self._fd < 0 or self._pid != os.getpid():
+                return False
+            self._incomplete_tried = True
+            line = _dumps({"e": "incomplete", "t": t, "reason": self.stopped})
+            # A log whose header never reached the disk gets it first: every log
+            # starts with its header.
+            data = encode_lines([line] if self._any_line or self._first is None else [self._first, line])
+            if self._cut:
+                data = b"\n" + data
+            try:
+                done = os.write(self._fd, data)
+                if done < len(data):
+                    self._cut_partial(data, done)
+                else:
+                    ok = True
+            except OSError:
+                pass
+        self.close()
+        return ok
 
     # -- background flushing -----------------------------------------------------
     def start_flusher(self) -> None:
@@ -85,18 +182,25 @@ class EventLog:
         done.acquire()
         self._stop, self._done = stop, done
         self._flusher_tid = None
+        self._flusher_ident = None
         self._flusher_running = True
         _thread.start_new_thread(self._flush_loop, (stop, done))
 
     def _flush_loop(self, stop, done) -> None:
         try:
+            self._flusher_ident = _thread.get_ident()
             get_tid = getattr(_thread, "get_native_id", None)
             self._flusher_tid = get_tid() if get_tid else None
+            ticks = 0
+            every = max(1, int(PARENT_CHECK_SECONDS / FLUSH_SECONDS))
             while not stop.acquire(True, FLUSH_SECONDS):
                 if self.closed:
                     return
                 try:
                     self.flush()
+                    ticks += 1
+                    if ticks % every == 0:
+                        self.check_parent()  # a quiet script has no flush that writes
                 except Exception:
                     pass
         except BaseException:  # interpreter shutdown
@@ -111,6 +215,11 @@ class EventLog:
         if not self._flusher_running:
             return
         self._flusher_running = False
+        if _thread.get_ident() == self._flusher_ident:
+            # The flusher itself closing the log (its parent died): it only has to
+            # be told to end; waiting for itself would hang for a second.
+            self._stop.release()
+            return
         tid = self._flusher_tid
         try:
             self._stop.release()
@@ -140,6 +249,8 @@ class EventLog:
         self.stop_flusher()
         try:
             self.flush()
+        except Exception:
+            pass
         finally:
             self.closed = True
             with self._lock:
@@ -161,3 +272,15 @@ class EventLog:
 
 def dumps(event: dict) -> str:
     return _dumps(event)
+
+
+def encode_lines(lines) -> bytes:
+    # Lone surrogates (undecodable bytes of file names, surrogateescape) are the
+    # only characters UTF-8 cannot encode, and the JSON encoders (ensure_ascii
+    # off) leave them as they are; they only occur inside JSON strings, where
+    # their backslashreplace form is exactly the JSON escape backslash-u-dcXX.
+    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -52,11 +52,15 @@ _getframe = sys._getframe
 
 
 class FileTracker:
-    def __init__(self, recorder, store, core) -> None:
+    def __init__(self, recorder, store, core, store_dir: str) -> None:
         self.recorder = recorder
         self.store = store
         self.core = core
         self.recording = False
+        # The store (<root>/.now): never the script's file access (see in_store).
+        self._store_dir = store_dir
+        self._store_real = None
+        self._dir_in_store: dict = {}
         # access id -> (weakref to the returned file, path, writable, hash_before)
         self._open: dict = {}
 
@@ -119,11 +123,36 @@ class FileTracker:
             path = os.fsdecode(path)
         if not isinstance(path, str):
             return None
+        if self.in_store(path):
+            return None
         path = os.path.abspath(path)
         writable = any(c in mode for c in "wax+")
         hash_before = self.store.hash_file(path)
         activation = self.core.current_activation(caller)
         return (path, mode, writable, hash_before, activation, caller)
+
+    def in_store(self, path: str) -> bool:
+        """Whether `path` (as given to open) is in the store, by its real path:
+        a restore must never write there, whatever name the script used
+        (relative, `..`, a symlinked folder or file). The real path of each
+        folder is cached (os.path.realpath costs about as much as hashing a
+        small file), so an open pays a dict lookup and one lstat."""
+        real = self._store_real
+        if real is None:
+            real = self._store_real = os.path.realpath(self._store_dir) + os.sep
+        # Not normalized before realpath: `link/../x` is resolved as the OS does.
+        full = os.path.join(os.getcwd(), path)
+        folder, name = os.path.split(full)
+        inside = self._dir_in_store.get(folder)
+        if inside is None:
+            if len(self._dir_in_store) > 4096:
+                self._dir_in_store.clear()
+            inside = self._dir_in_store[folder] = (os.path.realpath(folder) + os.sep).startswith(real)
+        if inside:
+            return True
+        if name in ("", ".", "..") or os.path.islink(full):
+            return (os.path.realpath(full) + os.sep).startswith(real)
+        return False
 
     def _after(self, f, info) -> None:
         path, mode, writable, hash_before, activation, caller = info

@@ -18,7 +18,7 @@ from now_tracer.codeinfo import CodeInfo
 from now_tracer.contentstore import ContentStore, sha256_bytes
 from now_tracer import cores
 from now_tracer.deployment import deployment_event
-from now_tracer.eventlog import EventLog
+from now_tracer.eventlog import EventLog, one_line
 from now_tracer.files import FileTracker
 from now_tracer.modules import ModuleInventory, read_all, stdlib_dirs
 from now_tracer.output import OutputCounter
@@ -48,8 +48,14 @@ class Trial:
         self.output_counted = True
 
     def start(self, script_path: str, script_filename: str, source: bytes, argv, cwd: str) -> None:
-        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        self.log = log = EventLog(self.log_path)
+        try:
+            os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+            self.log = log = EventLog(self.log_path)
+        except OSError as e:
+            # No log at all (full disk, read-only store): the script runs untraced
+            # all the same, with nothing recorded and nothing said.
+            self.log = log = EventLog(None)
+            log.stop("event log: %s" % one_line(e))
         self.project = ProjectFiles(self.root, cwd, script_filename, script_path)
         self.store = ContentStore(self.root, self._warn)
         self.reprs = Reprs()
@@ -58,6 +64,7 @@ class Trial:
 
         codeinfo = CodeInfo(source_of)
         self.recorder = rec = Recorder(log, self.reprs, codeinfo, self.project)
+        log.clock = rec.now
         if self.fine_mode:
             from now_tracer.fine import FineRecorder
 
@@ -95,18 +102,22 @@ class Trial:
         except Exception as e:  # never lose the trial over a strange environment
             rec.warning("deployment: %s: %s" % (type(e).__name__, e))
         log.flush()
-        self.store.put(digest, source)
-        self._stdlib_dirs = stdlib_dirs()
-
         self.core = cores.make_core(core_name, tool_id, rec, self.project.is_project, self._warn, self.fine,
                                      calls_keep=0 if self.fine_mode else self.calls_keep,
                                      counter_tool_id=counter_tool_id)
-        self.files = FileTracker(rec, self.store, self.core)
-        self.files.install()
+        self.files = FileTracker(rec, self.store, self.core, os.path.join(self.root, ".now"))
         self.output = OutputCounter()
-        self.output.install(sys)
         # Registered before the script runs: atexit is LIFO, so this runs last.
         atexit.register(self.finish)
+        if log.stopped is not None:
+            # The header could not be written: nothing to record, nothing to patch.
+            cores.release(tool_id, counter_tool_id)
+            return
+        log.on_stop = self._stop_recording
+        self.store.put(digest, source)
+        self._stdlib_dirs = stdlib_dirs()
+        self.files.install()
+        self.output.install(sys)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(
                 before=log.pause_for_fork,
@@ -121,7 +132,20 @@ class Trial:
             rec.warning(message)
 
     def begin_tracing(self) -> None:
-        self.core.start()
+        if self.log.stopped is None:
+            self.core.start()
+
+    def _stop_recording(self, reason: str) -> None:
+        """The log cannot be written, or the parent died: the core off, files no
+        longer hashed. Any thread, possibly inside a core callback; never raises."""
+        try:
+            self.files.recording = False
+        except Exception:
+            pass
+        try:
+            self.core.stop()
+        except Exception:
+            pass
 
     def pause_file_recording(self) -> None:
         self.files.recording = False
@@ -144,11 +168,25 @@ class Trial:
         if self.finished or os.getpid() != self.pid:
             return
         self.finished = True
+        try:
+            self._finish()
+        except Exception:  # nothing of the tracer's may reach the script's stderr
+            pass
+        log = self.log
+        if log.stopped is not None:
+            # Recording stopped (full disk, parent gone): one try at saying so.
+            log.write_incomplete(self.recorder.now())
+        log.close()
+
+    def _finish(self) -> None:
         log = self.log
         try:
             self.core.stop()
         except Exception:
             pass
+        log.check_parent()
+        if log.stopped is not None:
+            return
         if self.fine is not None:
             try:
                 self.fine.finish()
@@ -179,7 +217,7 @@ class Trial:
                 "exception": exception,
             }
         )
-        log.close()
+        log.flush()
 
     def _after_fork_in_child(self) -> None:
         # The child is not this trial: stop recording, never touch the log.
