@@ -5,6 +5,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { json, matchesExpected, normalize, now, REPO, tempProject, integrity } from "./helpers";
 
 const EXPECTED = path.join(REPO, "test", "expected");
@@ -188,4 +189,36 @@ test("gc removes only unreferenced blobs; every trial stays restorable", () => {
   }
   ok(["restore", "1"], dir);
   assert.deepEqual(read(dir, "experiment.py"), original("experiment.py"));
+});
+
+test("gc removes the event logs whose every complete line is in the store, and says why it keeps the others", () => {
+  const dir = demoProject();
+  ok(["run", "experiment.py", "2013", "2014"], dir);
+  const [t1, t2] = json(now(["list", "--json"], { cwd: dir }));
+  const stored = (uuid: string) => {
+    const db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
+    const n = (db.prepare("SELECT ingested_bytes AS n FROM trial WHERE uuid = ?").get(uuid) as { n: number }).n;
+    db.close();
+    return n;
+  };
+  const logOf = (uuid: string) => path.join(dir, ".now", "trials", uuid, "events.jsonl");
+  const writeLog = (uuid: string, bytes: number, tail = "") => {
+    fs.mkdirSync(path.dirname(logOf(uuid)), { recursive: true });
+    fs.writeFileSync(logOf(uuid), " ".repeat(bytes - 1) + "\n" + tail);
+  };
+  writeLog(t1.uuid, stored(t1.uuid), "{\"e\":\"call\",\"id\""); // all in, plus a half-written line
+  writeLog(t2.uuid, stored(t2.uuid) + 10); // ten bytes nobody ingested
+  const stranger = "00000000-0000-4000-8000-00000000abcd";
+  writeLog(stranger, 5);
+  const dry = json(now(["gc", "--json", "--dry-run"], { cwd: dir }));
+  assert.equal(dry.logs_removed, 1);
+  assert.ok(fs.existsSync(logOf(t1.uuid)), "--dry-run removes nothing");
+  const r = now(["gc"], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /and 1 ingested event logs/);
+  assert.equal(fs.existsSync(logOf(t1.uuid)), false);
+  assert.equal(fs.existsSync(path.dirname(logOf(t1.uuid))), false);
+  assert.ok(fs.existsSync(logOf(t2.uuid)) && fs.existsSync(logOf(stranger)));
+  assert.match(r.stdout, new RegExp(`kept \\.now/trials/${t2.uuid}/events\\.jsonl: trial ${t2.id} holds \\d+ of its \\d+ bytes`));
+  assert.match(r.stdout, new RegExp(`kept \\.now/trials/${stranger}/events\\.jsonl: no trial of that uuid in the store`));
 });
