@@ -1,5 +1,8 @@
 import { Command, CommanderError } from "commander";
-import { NowError } from "./errors";
+import { fsStoreErrorOf, NowError, storeErrorOf } from "./errors";
+import { dbPath, findStoreRoot } from "./paths";
+import { lastOpenedStore } from "./store/database";
+import { doctorCommand } from "./commands/doctor";
 import { checkCallsKeep, checkLoopKeep } from "./config";
 import { demoCommand } from "./commands/demo";
 import { listCommand } from "./commands/list";
@@ -179,6 +182,14 @@ function program(): Command {
       process.exitCode = await visCommand({ ...o, cwd: process.cwd() });
     });
 
+  p.command("doctor")
+    .description("check the store (database integrity, schema, pending event logs, contents); exit 1 when something is wrong")
+    .option("--salvage", "copy what can be read of a damaged database into a fresh store (the damaged file is kept)")
+    .option("--json", "machine-readable report")
+    .action((o: { salvage?: boolean; json?: boolean }) => {
+      process.exitCode = doctorCommand({ ...o, cwd: process.cwd() });
+    });
+
   p.command("demo")
     .description("copy the precipitation example to a fresh folder, record two trials, show them")
     .argument("[dir]", "where to put the example (default: a new temporary folder)")
@@ -203,12 +214,23 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    if (e instanceof NowError) {
+    const known = e instanceof NowError ? e : storeError(e);
+    if (known) {
       // One line, whatever a wrapped library message held (JSON.parse quotes the input).
-      process.stderr.write(`now: ${e.message.replace(/\s*\n\s*/g, " ").trim()}\n`);
-      process.exitCode = e.exitCode;
+      process.stderr.write(`now: ${known.message.replace(/\s*\n\s*/g, " ").trim()}\n`);
+      process.exitCode = known.exitCode;
       return;
     }
     throw e;
   }
+}
+
+/**
+ * A SqliteError or file-system error the environment caused (a damaged, read-only or full
+ * store), from whichever command, as one line naming the store; null for a bug.
+ */
+function storeError(e: unknown): NowError | null {
+  const root = findStoreRoot(process.cwd());
+  const file = lastOpenedStore() ?? (root ? dbPath(root) : "in .now/");
+  return storeErrorOf(e, file) ?? fsStoreErrorOf(e);
 }

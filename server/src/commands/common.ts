@@ -1,7 +1,7 @@
-import { NowError } from "../errors";
-import { findStoreRoot } from "../paths";
+import { NowError, ReadOnlyStoreError } from "../errors";
+import { findStoreRoot, nowDir } from "../paths";
 import { recoverOrphanTrials } from "../run/recover";
-import { openDatabase, type DB } from "../store/database";
+import { openDatabase, unwritablePart, type DB } from "../store/database";
 import { getTag } from "../store/management";
 import { getTrial, getTrialByUuid, lastTrialId, type TrialRow } from "../store/queries";
 
@@ -12,11 +12,20 @@ export function requireStoreRoot(cwd: string): string {
   return root;
 }
 
-/** Opens the store of the project containing `cwd`, finishing any orphaned trial first. */
-export function openProjectStore(cwd: string): { db: DB; root: string } {
+/**
+ * Opens the store of the project containing `cwd`, finishing any orphaned trial first.
+ * A store this process may not write is opened read-only and left as it is (recovering
+ * writes), unless the caller says it will write: then a ReadOnlyStoreError now, rather
+ * than a failure half-way.
+ */
+export function openProjectStore(cwd: string, opts: { write?: boolean } = {}): { db: DB; root: string } {
   const root = requireStoreRoot(cwd);
+  if (opts.write) {
+    const refused = unwritablePart(root);
+    if (refused) throw new ReadOnlyStoreError(nowDir(root), refused);
+  }
   const db = openDatabase(root, { create: false });
-  recoverOrphanTrials(db, root);
+  if (!db.readonly) recoverOrphanTrials(db, root);
   return { db, root };
 }
 
