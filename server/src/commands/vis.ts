@@ -7,6 +7,12 @@ import { requireStoreRoot } from "./common";
 
 export interface VisOptions { cwd: string; port?: string; open?: boolean }
 
+/**
+ * A daemon `now vis` starts leaves this long after the last page and the last client have
+ * gone (an open page keeps it: its event stream counts as a client).
+ */
+const VIS_DAEMON_IDLE_SECONDS = 600;
+
 /** `--port`: a whole number from 1 to 65535; absent: any free port. */
 export function parsePort(port: string | undefined): number {
   if (port === undefined) return 0;
@@ -18,12 +24,12 @@ export function parsePort(port: string | undefined): number {
 /**
  * `now vis`: asks the project's daemon (started when none runs) to serve the web view
  * on 127.0.0.1 and prints its address, token included. The page is served as long as
- * the daemon runs (`now daemon stop` ends both).
+ * a page is open, then until the daemon's idle limit (`now daemon stop` ends both).
  */
 export async function visCommand(o: VisOptions): Promise<number> {
   const port = parsePort(o.port);
   const root = requireStoreRoot(o.cwd);
-  const conn = await ensureDaemon(root);
+  const conn = await ensureDaemon(root, VIS_DAEMON_IDLE_SECONDS);
   let r: VisResult;
   try {
     r = (await conn.sendRequest(Methods.vis, { port })) as VisResult;

@@ -145,7 +145,8 @@ export class Daemon {
 
   private accept(socket: net.Socket): void {
     const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket), {
-      error: (m) => this.log.write(`client: ${m}`), warn: (m) => this.log.write(`client: ${m}`),
+      // A client that left before its answer was written shows up here: worth a line, no more.
+      error: (m) => this.log.write(`client connection: ${m}`), warn: (m) => this.log.write(`client connection: ${m}`),
       info: () => {}, log: () => {},
     });
     this.clients.add(conn);
@@ -164,7 +165,7 @@ export class Daemon {
           return await fn(p ?? ({} as P), conn);
         } catch (e) {
           if (e instanceof NowError) throw new ResponseError(ErrorCodes.InvalidParams, e.message);
-          this.log.write(`${method} failed: ${(e as Error).stack ?? e}`);
+          this.log.write(`${method} failed (a bug): ${(e as Error).stack ?? e}`);
           throw new ResponseError(ErrorCodes.InternalError, (e as Error).message);
         }
       });

@@ -83,7 +83,7 @@ export class StoreUnwritable extends NowError {
 }
 
 /** How long a delegate that stopped ingesting may stay silent before we take the job back. */
-const DELEGATE_STALL_MS = 30_000;
+const DELEGATE_STALL_MS = 10_000;
 
 export interface RunningTrial {
   trialId: number;
