@@ -41,7 +41,7 @@ export async function runCommand(script: string, args: string[], opts: RunOption
     if (!(e instanceof StoreUnwritable)) throw e;
     // Nothing can be recorded; the script still runs, as it would without nowls.
     const exitCode = await runUntraced(choosePython(root, opts.python, process.env), script, args, opts.cwd, process.env);
-    process.stderr.write(`now: not recorded (${e.reason}); the script ran untraced and exited with ${exitCode}\n`);
+    process.stderr.write(`now: not recorded: ${e.reason}; the script ran untraced and exited with ${exitCode}\n`);
     return exitCode;
   } finally {
     conn?.dispose();
