@@ -152,10 +152,12 @@ test("SIGKILL of the daemon: a new one starts over the stale socket and lock; no
   try {
     const b = await client(dir);
     await until(async () => ((await b.sendRequest(Methods.status).catch(() => null)) as DaemonStatus | null)?.pid === d.pid);
-    // The orphaned script finishes; the next command ingests what it wrote.
+    // The orphaned tracer stops recording when its daemon dies (the script goes on); the
+    // next command ingests what it wrote and says the record is incomplete.
     await new Promise((r) => setTimeout(r, 1800));
     const trials = json(now(["list", "--json"], { cwd: dir }));
-    assert.deepEqual(trials.map((t: { id: number; status: string }) => [t.id, t.status]), [[1, "finished"], [2, "finished"]]);
+    assert.deepEqual(trials.map((t: { id: number; status: string }) => [t.id, t.status]), [[1, "finished"], [2, "interrupted"]]);
+    assert.match(trials[1].incomplete, /died; recording stopped/);
     assert.equal(integrity(dir), "ok");
     b.dispose();
   } finally {
