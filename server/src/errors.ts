@@ -24,7 +24,7 @@ export class DamagedStoreError extends NowError {
 /** A writing command met a store this process may not write. */
 export class ReadOnlyStoreError extends NowError {
   constructor(readonly where: string, reason: string) {
-    super(`the store ${where} is read-only (${reason}): this command writes to it; read commands (list, show, diff, query…) still work`);
+    super(`the store ${where} is read-only (${reason}); only reading commands (list, show, diff, query…) work on it`);
     this.name = "ReadOnlyStoreError";
   }
 }

@@ -49,6 +49,12 @@ function printFindings(findings: Finding[], healthy: boolean): void {
 function printSalvage(r: SalvageReport, file: string): void {
   const out: string[] = [];
   out.push(`salvaged into a fresh ${file}; the damaged file is kept as ${r.damagedFile}`);
+  if (r.unreadable !== null) {
+    out.push(`nothing could be read from the damaged file (${r.unreadable}): the fresh store is empty`);
+    out.push(`integrity check of the fresh store: ${r.integrity}`);
+    process.stdout.write(out.join("\n") + "\n");
+    return;
+  }
   const lost = r.lostTrials.length ? ` (lost: ${ranges(r.lostTrials)})` : "";
   out.push(`trials: ${r.trialsSaved} of ${r.trialsKnown} saved${lost}`);
   if (r.partialTrials.length) out.push(`trials with rows lost (marked with a warning): ${ranges(r.partialTrials)}`);

@@ -92,7 +92,8 @@ export function unwritablePart(root: string): string | null {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" && p !== dir) continue;
-      return `${code === "EROFS" ? "read-only file system" : code === "ENOENT" ? "missing" : "no write permission"}: ${p}`;
+      const what = path.relative(dir, p) || ".now";
+      return code === "EROFS" ? "read-only file system" : `${code === "ENOENT" ? "missing" : "no write permission on"} ${what}`;
     }
   }
   return null;

@@ -44,11 +44,30 @@ function integrityFinding(db: DB, file: string): Finding {
   try {
     lines = (db.prepare("PRAGMA integrity_check(20)").raw().all() as string[][]).map((r) => String(r[0]));
   } catch (e) {
-    return { severity: "problem", text: `integrity check of ${file} stopped: ${(e as Error).message}` };
+    const damaged = damagedTables(db);
+    const which = damaged.length ? `; damaged: ${damaged.join(", ")}` : "";
+    return { severity: "problem", text: `integrity check of ${file} stopped: ${(e as Error).message}${which}` };
   }
   if (lines.length === 1 && lines[0] === "ok") return { severity: "ok", text: `integrity check of ${file}: ok` };
   const more = lines.length >= 20 ? " (first 20)" : "";
   return { severity: "problem", text: `integrity check of ${file}: ${lines.length} problems${more}, e.g. ${lines[0]}` };
+}
+
+/** When the whole check cannot finish, which tables fail their own check. */
+function damagedTables(db: DB): string[] {
+  let tables: string[];
+  try {
+    tables = tableNames(db);
+  } catch {
+    return [];
+  }
+  return tables.filter((t) => {
+    try {
+      return db.prepare(`PRAGMA integrity_check(${q(t)})`).pluck().get() !== "ok";
+    } catch {
+      return true;
+    }
+  });
 }
 
 function schemaFinding(db: DB): Finding {
@@ -172,6 +191,8 @@ export interface TableSalvage {
 
 export interface SalvageReport {
   damagedFile: string;
+  /** Why nothing at all could be read (the header or the schema page is damaged), or null. */
+  unreadable: string | null;
   tables: TableSalvage[];
   trialsSaved: number;
   /** The highest trial number the damaged file still shows (numbers are dense from 1). */
@@ -227,10 +248,15 @@ function refuseWhileInUse(root: string): void {
 
 function copyAll(file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
   let src: DB | null = null;
+  let unreadable: string | null = null;
   try {
     src = openReadOnlyFile(file);
+    tableNames(src);
   } catch (e) {
     if (!isCorruption(e)) throw e;
+    src?.close();
+    src = null;
+    unreadable = (e as Error).message;
   }
   try {
     refuseWhileTrialsRun(src);
@@ -242,7 +268,7 @@ function copyAll(file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
       t.saved -= n;
       t.dropped += n;
     }
-    return summarize(src, dest, tables, trialIdsSeen);
+    return { unreadable, ...summarize(src, dest, tables, trialIdsSeen) };
   } finally {
     src?.close();
   }
@@ -486,7 +512,7 @@ function dropOrphans(dest: DB): Map<string, number> {
   return dropped;
 }
 
-function summarize(src: DB | null, dest: DB, tables: TableSalvage[], trialIdsSeen: Set<number>): Omit<SalvageReport, "damagedFile"> {
+function summarize(src: DB | null, dest: DB, tables: TableSalvage[], trialIdsSeen: Set<number>): Omit<SalvageReport, "damagedFile" | "unreadable"> {
   const saved = new Set((dest.prepare("SELECT id FROM trial").all() as { id: number }[]).map((r) => r.id));
   const known = Math.max(0, maxTrialId(src) ?? 0, ...trialIdsSeen);
   const lostTrials: number[] = [];
