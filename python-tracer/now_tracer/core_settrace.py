@@ -186,9 +186,30 @@ class SettraceCore:
         sys.settrace(self._global)
 
     def stop(self) -> None:
+        """Any thread, also from inside a trace function (the log failed, the
+        parent died): the others untrace themselves at their next project call."""
         self._state[0] = False
         sys.settrace(None)
         threading.settrace(None)  # type: ignore[arg-type]
+        if sys.version_info < (3, 10):
+            self._untrace_frames()
+
+    def _untrace_frames(self) -> None:
+        """Before 3.10 a frame with a trace function reports, in tracebacks, the
+        line its last trace event saw: with tracing off that line goes stale (a
+        script that goes on after recording stopped would show wrong lines). The
+        frames still running lose their trace function."""
+        frames = self.frames
+        try:
+            tops = list(sys._current_frames().values())
+        except Exception:
+            return
+        for f in tops:
+            while f is not None:
+                e = frames.get(id(f))
+                if e is not None and e[1] is f.f_code:
+                    f.f_trace = None
+                f = f.f_back
 
     def elided(self):
         """[(code, activations not recorded)] for the code objects over their cap."""
@@ -318,7 +339,7 @@ class SettraceCore:
                 if e is not None and e[5] and e[1] is code and meta_of(code).is_resumption(frame.f_lasti):
                     e[2] = None
                     on_resume(e[0])
-                    return local_trace
+                    return local_trace if state[0] else None  # see below
                 # --calls-keep: past the first `keep` activations of a code
                 # object, an activation is counted, not recorded, and gets no
                 # local trace function (its returns, yields, resumes: no events).
@@ -347,7 +368,9 @@ class SettraceCore:
                 counter[0] += 1
                 act = on_call(frame, parent)
                 frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
-                return local_trace
+                # on_call may have stopped recording (the log failed): then the
+                # frame must not get a trace function (see stop).
+                return local_trace if state[0] else None
             except Exception as err:
                 failed(err)
                 return None
@@ -597,7 +620,7 @@ class SettraceCore:
                 e[7] = tr
                 frames[key] = e
                 frame.f_trace_lines = st.lines
-                return tr
+                return tr if state[0] else None  # see _build
             except Exception as err:
                 failed(err)
                 return None

@@ -184,6 +184,7 @@ class Trial:
             self.core.stop()
         except Exception:
             pass
+        log.flush()  # what was recorded before the parent died, if it did
         log.check_parent()
         if log.stopped is not None:
             return
