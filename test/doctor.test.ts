@@ -217,6 +217,38 @@ test("daemon start where .now cannot even be created: one line", () => {
   assert.equal(fs.existsSync(path.join(dir, ".now")), false);
 });
 
+test("daemon start meeting an unwritable file in .now while starting (its log): one line, no stack", () => {
+  const dir = project();
+  const log = path.join(dir, ".now", "daemon.log");
+  fs.writeFileSync(log, "");
+  fs.chmodSync(dir, 0o755);
+  if (IS_ROOT) {
+    fs.chownSync(dir, NOBODY, NOBODY);
+    walk(dir, (p) => fs.lchownSync(p, NOBODY, NOBODY));
+  }
+  fs.chmodSync(log, 0o444);
+  const r = nowAsUser(["daemon", "start", "--idle", "5"], dir);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /^now: the store \S+daemon\.log is read-only \(EACCES: open refused\); only reading/);
+  assert.equal(r.stderr.split("\n").filter(Boolean).length, 1, r.stderr);
+});
+
+test("read-only folder with a -wal but no -shm: read as of the last checkpoint, with a note on stderr", () => {
+  const src = project();
+  const writer = new Database(dbFile(src));
+  writer.pragma("wal_autocheckpoint = 0");
+  writer.prepare("UPDATE trial SET exit_code = 42 WHERE id = 1").run();
+  const dir = tempProject("nowls-doctor-wal-");
+  fs.cpSync(path.join(src, ".now"), path.join(dir, ".now"), { recursive: true, filter: (p) => !p.endsWith("-shm") });
+  writer.close();
+  assert.ok(fs.statSync(dbFile(dir) + "-wal").size > 0);
+  makeReadOnly(dir, "folder");
+  const r = nowAsUser(["list", "--json"], dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^now: note: \S+db\.sqlite-wal cannot be read without write access; the last transactions in it are not shown\n$/);
+  assert.equal((JSON.parse(r.stdout) as { id: number; exit_code: number }[]).find((t) => t.id === 1)!.exit_code, 0);
+});
+
 // ---- damage ----
 
 /** The leaf pages of each table, in file order (SQLite's dbstat). */
