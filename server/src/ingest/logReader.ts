@@ -10,7 +10,7 @@ export interface Chunk {
 }
 
 /** The most a batch reads: ingestion's memory is bounded by this, whatever the log's size. */
-export const MAX_CHUNK = 4 * 1024 * 1024;
+export const MAX_CHUNK = 1024 * 1024;
 
 /**
  * Reads the complete lines of an event log from `offset` on, at most `maxBytes` of them
