@@ -171,7 +171,7 @@ test("read-only folder without -wal/-shm (read as immutable): read commands work
   assert.equal(run.stderr.split("\n").filter(Boolean).length, 1, run.stderr);
 });
 
-test("read-only folder: now query", { todo: "query.ts opens its own read-only connection; it needs openReadOnlyFile (see report)" }, () => {
+test("read-only folder: now query", () => {
   const dir = project();
   makeReadOnly(dir, "folder");
   const q = nowAsUser(["query", "SELECT count(*) AS n FROM trial"], dir);

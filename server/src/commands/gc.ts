@@ -17,7 +17,7 @@ import { openProjectStore, printJson } from "./common";
  * write a blob it would then lose; it refuses while a trial runs for the same reason.
  */
 export function gcCommand(opts: { cwd: string; json?: boolean; dryRun?: boolean }): void {
-  const { db, root } = openProjectStore(opts.cwd);
+  const { db, root } = openProjectStore(opts.cwd, { write: true });
   try {
     const dbFile = path.join(nowDir(root), "db.sqlite");
     const sizeBefore = fs.statSync(dbFile).size;

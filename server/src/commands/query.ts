@@ -1,6 +1,6 @@
-import Database from "better-sqlite3";
 import { NowError } from "../errors";
 import { dbPath } from "../paths";
+import { openReadOnlyFile } from "../store/database";
 import { table } from "../format/text";
 import { openProjectStore, printJson } from "./common";
 
@@ -12,7 +12,7 @@ import { openProjectStore, printJson } from "./common";
 export function queryCommand(sql: string, o: { cwd: string; json?: boolean }): void {
   const { db, root } = openProjectStore(o.cwd); // finishes orphaned trials, checks the version
   db.close();
-  const ro = new Database(dbPath(root), { readonly: true, fileMustExist: true });
+  const ro = openReadOnlyFile(dbPath(root));
   try {
     let stmt;
     try {

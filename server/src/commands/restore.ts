@@ -11,7 +11,7 @@ export interface RestoreCommandOptions {
 }
 
 export function restoreCommand(ref: string, opts: RestoreCommandOptions): void {
-  const { db, root } = openProjectStore(opts.cwd);
+  const { db, root } = openProjectStore(opts.cwd, { write: true });
   try {
     const t = resolveTrial(db, ref);
     const report = restoreTrial(db, root, t, opts);

@@ -6,7 +6,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `now tag [N NAME]`, `now tag --delete NAME`: names usable wherever a trial number is. */
 export function tagCommand(ref: string | undefined, name: string | undefined, opts: { cwd: string; delete?: string; force?: boolean; json?: boolean }): void {
-  const { db } = openProjectStore(opts.cwd);
+  // Listing the tags is a read; naming or deleting one writes.
+  const { db } = openProjectStore(opts.cwd, { write: opts.delete !== undefined || ref !== undefined });
   try {
     if (opts.delete !== undefined) {
       if (!deleteTag(db, opts.delete)) throw new NowError(`no tag '${opts.delete}'`);
@@ -37,7 +38,7 @@ export function tagCommand(ref: string | undefined, name: string | undefined, op
 
 export function noteCommand(ref: string, text: string, opts: { cwd: string }): void {
   if (!text.trim()) throw new NowError("a note needs some text");
-  const { db } = openProjectStore(opts.cwd);
+  const { db } = openProjectStore(opts.cwd, { write: true });
   try {
     const t = resolveTrial(db, ref);
     const seq = addNote(db, t.id, text);
