@@ -150,7 +150,7 @@ export class FrameReader extends AbstractMessageReader {
       const ok = inName ? b === 0x3a ? this.line.length > 0 : TOKEN.test(String.fromCharCode(b)) : b === 0x09 || (b >= 0x20 && b < 0x7f);
       if (!ok) {
         const shown = b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, "0")}`;
-        const hint = this.headers.size > 0 || this.line.length > 0 || b === 0x7b ? " (a body without the blank line before it?)" : "";
+        const hint = inName && (this.headers.size > 0 || b === 0x7b) ? " (a body without the blank line before it?)" : "";
         this.fail(`expected a header such as Content-Length, got ${shown} in ${inName ? "a header name" : "a header value"}${hint}`);
         return data.length;
       }
