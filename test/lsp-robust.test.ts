@@ -467,3 +467,41 @@ test("now lsp: an exception that is not bad input is InternalError, logged with 
     s.child.kill();
   }
 });
+
+test("now lsp: a client answering the server's refresh requests with errors does not bring it down", async () => {
+  const { dir, uri } = demoProject();
+  const s = startRaw(dir);
+  try {
+    await s.request("initialize", {
+      ...initParams(dir),
+      initializationOptions: { inlayHints: true },
+      capabilities: { workspace: { codeLens: { refreshSupport: true }, inlayHint: { refreshSupport: true } } },
+    });
+    // Every request the server sends gets an error back, as from a client that claims a capability it lacks.
+    const answered = new Set<any>();
+    const answering = setInterval(() => {
+      for (const m of s.received) {
+        if (typeof m.method === "string" && "id" in m && !answered.has(m)) {
+          answered.add(m);
+          s.write(msg({ id: m.id, error: { code: METHOD_NOT_FOUND, message: `no ${m.method} here` } }));
+        }
+      }
+    }, 10);
+    try {
+      const run = await s.request("now/run", { uri: uri("experiment.py"), args: ["2013", "2014"] });
+      assert.equal(run.result.exitCode, 0);
+      await waitFor(() => [...answered].some((m) => m.method === "workspace/codeLens/refresh") && [...answered].some((m) => m.method === "workspace/inlayHint/refresh"));
+      // A response to a request the server never sent: ignored.
+      s.write(msg({ id: 987654, result: null }));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(s.child.exitCode, null, s.stderr());
+      assert.equal((await s.request("now/trials")).result.length, 4);
+    } finally {
+      clearInterval(answering);
+    }
+    assert.equal(s.stderr(), "");
+    await shutdown(s);
+  } finally {
+    s.child.kill();
+  }
+});

@@ -95,7 +95,7 @@ export class NowServer {
     this.documents.listen(c);
     // Fires on open too.
     this.documents.onDidChangeContent((e) => this.publishDiagnostics(e.document.uri));
-    this.documents.onDidClose((e) => c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }));
+    this.documents.onDidClose((e) => void c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }).catch(() => undefined));
     c.onHover((p) => answer("textDocument/hover", () => this.onHover(p)));
     c.onCodeAction((p) => answer("textDocument/codeAction", () => this.onCodeAction(p)));
     c.languages.inlayHint.on((p) => answer("textDocument/inlayHint", () => this.onInlayHint(p)));
@@ -104,7 +104,7 @@ export class NowServer {
       const on = (p.settings as { nowls?: { inlayHints?: boolean } } | undefined)?.nowls?.inlayHints;
       if (typeof on === "boolean") {
         this.showInlayHints = on;
-        if (this.canRefreshHints) void c.languages.inlayHint.refresh();
+        if (this.canRefreshHints) this.ask("workspace/inlayHint/refresh", c.languages.inlayHint.refresh());
       }
     });
     c.onExecuteCommand((p) => answer("workspace/executeCommand", () => this.onExecuteCommand(p)));
@@ -235,10 +235,19 @@ export class NowServer {
   }
 
   private trialFinished(trial: DaemonFinished["trial"]): void {
-    this.connection.sendNotification(LspMethods.trialFinished, { trial });
-    if (this.showInlayHints && this.canRefreshHints) void this.connection.languages.inlayHint.refresh();
-    if (this.canRefreshLenses) void this.connection.sendRequest("workspace/codeLens/refresh");
+    this.connection.sendNotification(LspMethods.trialFinished, { trial }).catch(() => undefined);
+    if (this.showInlayHints && this.canRefreshHints) this.ask("workspace/inlayHint/refresh", this.connection.languages.inlayHint.refresh());
+    if (this.canRefreshLenses) this.ask("workspace/codeLens/refresh", this.connection.sendRequest("workspace/codeLens/refresh"));
     for (const doc of this.documents.all()) this.publishDiagnostics(doc.uri);
+  }
+
+  /**
+   * A request to the client whose answer the server does not need. The client may answer
+   * with an error (one that announced a capability it lacks); left unhandled, that
+   * rejection would end the process.
+   */
+  private ask(method: string, sent: Promise<unknown>): void {
+    sent.catch((e: Error) => this.connection.console.warn(`${method}: the client answered ${e.message}`));
   }
 
   private publishDiagnostics(uri: string): void {
@@ -251,7 +260,8 @@ export class NowServer {
     } catch (e) {
       this.connection.console.error(`diagnostics of ${uri}: ${(e as Error).message}`);
     }
-    void this.connection.sendDiagnostics({ uri, diagnostics });
+    // Rejects only when stdout is gone, and then the process is leaving anyway.
+    this.connection.sendDiagnostics({ uri, diagnostics }).catch(() => undefined);
   }
 }
 
