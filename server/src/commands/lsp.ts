@@ -2,10 +2,11 @@
 //
 // What it does with bad input (protocol/README.md, "Bad input"):
 // - a framing fault (a Content-Length that is not a whole number, negative or over 64 MiB,
-//   a header without the blank line after it, a frame left unfinished for 30 s): one line
-//   on stderr and exit 2. The stream is out of step, so no later byte can be trusted; the
-//   editor sees the exit and restarts the server, where a server that read on would stay
-//   alive and never answer again.
+//   a header without the blank line after it, a frame left unfinished for 30 s): the
+//   requests already read are answered (for up to 2 s), then one line on stderr and exit
+//   2. The stream is out of step, so no later byte can be trusted; the editor sees the
+//   exit and restarts the server, where a server that read on would stay alive and never
+//   answer again.
 // - a well-framed body that is not JSON (ParseError), not a JSON-RPC message
 //   (InvalidRequest), or a request whose params do not fit its method (InvalidParams):
 //   answered, and the server goes on. A notification that does not fit is dropped with
@@ -102,7 +103,8 @@ export function lspCommand(o: { cwd: string }): void {
     if (e instanceof FramingError) {
       leave(FRAMING_EXIT_CODE, `nowls: bad LSP framing on stdin, exiting: ${e.message.replace(/\s+/g, " ")}\n`);
     } else {
-      logLine(`message dispatch failed: ${e.stack ?? e.message}`);
+      // stdin's own error (its close follows and ends the process) or a dispatch that threw.
+      logLine(`reading stdin: ${e.stack ?? e.message}`);
     }
   });
   reader.onClose(() => leave(shutdownAsked ? 0 : 1));

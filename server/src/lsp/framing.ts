@@ -42,6 +42,7 @@ export class FrameReader extends AbstractMessageReader {
   private readonly stallTimeoutMs: number;
   private callback: DataCallback | null = null;
   private failed = false;
+  private closed = false;
   // Header state: the current line's bytes, whether a CR is pending, bytes of header so far.
   private line: number[] = [];
   private cr = false;
@@ -80,7 +81,6 @@ export class FrameReader extends AbstractMessageReader {
     };
   }
 
-  private closed = false;
   private close(): void {
     this.clearStall();
     if (this.closed) return;
