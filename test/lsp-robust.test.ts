@@ -338,7 +338,7 @@ test("now lsp: null or malformed params get InvalidParams with one line, for eve
     ["workspace/executeCommand", { command: "now.runTrial" }, "workspace/executeCommand: params.arguments needs 1 argument, got 0"],
     ["workspace/executeCommand", { command: "now.runTrial", arguments: "x" }, "workspace/executeCommand: params.arguments must be an array"],
     ["workspace/executeCommand", { command: "now.runTrial", arguments: [null] }, "workspace/executeCommand: params.arguments[0] must be a URI string"],
-    ["workspace/executeCommand", { command: "now.runTrial", arguments: [doc.uri, [1]] }, "workspace/executeCommand: params.arguments[1][0] must be a string"],
+    ["workspace/executeCommand", { command: "now.runTrial", arguments: [doc.uri, [1]] }, "workspace/executeCommand: params.arguments[1] must be an array of strings"],
     ["workspace/executeCommand", { command: "now.runTrial", arguments: [doc.uri, [], "yes"] }, "workspace/executeCommand: params.arguments[2] must be true or false"],
     ["workspace/executeCommand", { command: "now.diffTrial", arguments: [doc.uri] }, "workspace/executeCommand: params.arguments needs 2 arguments, got 1"],
     ["workspace/executeCommand", { command: "now.diffTrial", arguments: [doc.uri, { id: 1 }] }, "workspace/executeCommand: params.arguments[1] must be a trial number, tag or UUID"],
@@ -359,7 +359,8 @@ test("now lsp: null or malformed params get InvalidParams with one line, for eve
     ["now/diff", { a: 1, b: 2, fine: "yes" }, "now/diff: params.fine must be true or false"],
     ["now/run", null, "now/run: params must be an object"],
     ["now/run", {}, "now/run: params.uri is missing"],
-    ["now/run", { uri: doc.uri, args: "2013" }, "now/run: params.args must be an array"],
+    ["now/run", { uri: doc.uri, args: "2013" }, "now/run: params.args must be an array of strings"],
+    ["now/run", { uri: doc.uri, args: { a: 1 } }, "now/run: params.args must be an array of strings"],
     // Bad input the handlers find (NowError): InvalidParams with its message.
     ["now/trial", { trial: 99 }, "no trial 99 (trials are 1 to 3)"],
     ["now/selectTrial", { uri: doc.uri, trial: "nosuchtag" }, "no trial 'nosuchtag': give a trial number, tag or UUID (trials are 1 to 3)"],
@@ -490,12 +491,16 @@ test("now lsp: a client answering the server's refresh requests with errors does
     try {
       const run = await s.request("now/run", { uri: uri("experiment.py"), args: ["2013", "2014"] });
       assert.equal(run.result.exitCode, 0);
+      assert.deepEqual(run.result.trial.argv, ["experiment.py", "2013", "2014"]);
+      // Neovim's empty Lua table for "no arguments" may arrive as {}: taken as [].
+      const bare = await s.request("now/run", { uri: uri("experiment.py"), args: {} });
+      assert.deepEqual(bare.result.trial.argv, ["experiment.py"]);
       await waitFor(() => [...answered].some((m) => m.method === "workspace/codeLens/refresh") && [...answered].some((m) => m.method === "workspace/inlayHint/refresh"));
       // A response to a request the server never sent: ignored.
       s.write(msg({ id: 987654, result: null }));
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(s.child.exitCode, null, s.stderr());
-      assert.equal((await s.request("now/trials")).result.length, 4);
+      assert.equal((await s.request("now/trials")).result.length, 5);
     } finally {
       clearInterval(answering);
     }

@@ -169,7 +169,7 @@ export class NowServer {
   }
 
   private onRun(p: RunParams): Promise<unknown> {
-    return this.onExecuteCommand({ command: RUN_TRIAL_COMMAND, arguments: [p.uri, p.args ?? [], !!p.fine] });
+    return this.onExecuteCommand({ command: RUN_TRIAL_COMMAND, arguments: [p.uri, Array.isArray(p.args) ? p.args : [], !!p.fine] });
   }
 
   private async onExecuteCommand(p: ExecuteCommandParams): Promise<unknown> {
@@ -185,7 +185,7 @@ export class NowServer {
     progress?.begin(`now run ${file}`, 0, "starting", true);
     try {
       const running = await startTrial({
-        script: file, args: args ?? [], fine: fine === true ? true : undefined, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
+        script: file, args: Array.isArray(args) ? args : [], fine: fine === true ? true : undefined, cwd: this.project.root, redact: true, env: process.env, stdio: "files",
         onProgress: (pr) => progress?.report(`trial ${pr.trial}: ${pr.events} events${pr.current ? `, in ${pr.current}` : ""}`),
       });
       // Cancelling the progress in the editor stops the script; the trial is kept, cancelled.

@@ -76,8 +76,12 @@ const position = obj({ line: uint, character: uint });
 const range = obj({ start: position, end: position });
 const trialRef = either("a trial number, tag or UUID", uint, str);
 
+// Lua has one empty table for [] and {}; Neovim may encode an empty argument list as {}.
+const emptyObject: Check = (v, at) => (isObject(v) && Object.keys(v).length === 0 ? null : `${at} must be empty`);
+const scriptArgs = either("an array of strings", arrayOf(str), emptyObject);
+
 const COMMAND_ARGUMENTS: Record<string, Check> = {
-  [RUN_TRIAL_COMMAND]: tuple([uri], [arrayOf(str), bool]),
+  [RUN_TRIAL_COMMAND]: tuple([uri], [scriptArgs, bool]),
   [DIFF_TRIAL_COMMAND]: tuple([uri, trialRef]),
 };
 
@@ -118,7 +122,7 @@ export const REQUEST_PARAMS: Record<string, Check> = {
   ),
   // a and b are checked for presence by diffOf, whose message says what the pair is for.
   [LspMethods.diff]: obj({}, { a: trialRef, b: trialRef, fine: bool }),
-  [LspMethods.run]: obj({ uri }, { args: arrayOf(str), fine: bool }),
+  [LspMethods.run]: obj({ uri }, { args: scriptArgs, fine: bool }),
 };
 
 /** Notifications the server acts on; a failing one is dropped (there is no one to answer). */
