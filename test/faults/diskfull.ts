@@ -12,7 +12,7 @@ import os from "os";
 import path from "path";
 import { PYTHON, rng } from "../helpers";
 import {
-  allTrials, completeProblems, excerpt, finish, integrityCheck, killPid, makeProject, partialProblems, roundSeed, runReaders, stackIn,
+  allTrials, completeProblems, excerpt, finish, integrityCheck, killPid, makeProject, endedProblems, roundSeed, runReaders, stackIn,
   startNow, summaryTrial, Tally, tracersOf, trialByTag, type TrialFacts, type Workload,
 } from "./harness";
 import type { DiskFullScenario } from "./scenarios";
@@ -169,9 +169,10 @@ async function main(): Promise<void> {
         tally.count("full-disk runs with no trial row");
         continue;
       }
-      tally.count(`full-disk trials ended as ${t.status}`);
-      const problems = t.status === "finished" || t.status === "failed" ? completeProblems(t, r.w, r.code, r.tag) : partialProblems(t, r.w);
-      tally.trial(null, `${r.label}: the trial once space was back`, problems, `trial ${t.id} ${t.status}, ${t.activations} activations, exit_code ${t.exit_code}`);
+      tally.count(`full-disk trials ended as ${t.status}${t.incomplete !== null ? " (marked incomplete)" : ""}`);
+      const problems = endedProblems(t, r.w, r.code, r.tag);
+      tally.trial(null, `${r.label}: the trial once space was back`, problems,
+        `trial ${t.id} ${t.status}, ${t.activations} activations, exit_code ${t.exit_code}, incomplete: ${t.incomplete ?? "no"}`);
     }
     const logsLeft = trials.filter((t) => t.status !== "running" && fs.existsSync(path.join(root, ".now", "trials", t.uuid, "events.jsonl")));
     tally.check(logsLeft.length === 0, null, "event logs left for ended trials after space was freed",

@@ -313,6 +313,8 @@ export interface TrialFacts {
   status: string;
   exit_code: number | null;
   signal: string | null;
+  /** trial.incomplete (schema 3): why the record is not whole; null when it is (or the column does not exist yet). */
+  incomplete: string | null;
   activations: number;
   fileAccesses: { path: string; mode: string }[];
   calls: Record<string, number | null>;
@@ -361,8 +363,10 @@ export function trialByTag(root: string, tag: string): TrialFacts | null {
 }
 
 export function trialFacts(db: Database.Database, root: string, id: number): TrialFacts {
-  const t = db.prepare("SELECT id, uuid, status, exit_code, signal FROM trial WHERE id = ?").get(id) as {
-    id: number; uuid: string; status: string; exit_code: number | null; signal: string | null;
+  const row = db.prepare("SELECT * FROM trial WHERE id = ?").get(id) as Record<string, unknown>;
+  const t = {
+    id: row.id as number, uuid: row.uuid as string, status: row.status as string, exit_code: row.exit_code as number | null,
+    signal: row.signal as string | null, incomplete: (row.incomplete as string | null | undefined) ?? null,
   };
   const activations = (db.prepare("SELECT count(*) AS n FROM activation WHERE trial_id = ?").get(id) as { n: number }).n;
   const fileAccesses = db.prepare("SELECT path, mode FROM file_access WHERE trial_id = ? ORDER BY id").all(id) as { path: string; mode: string }[];
@@ -405,6 +409,7 @@ export function completeProblems(t: TrialFacts, w: Workload, code: number, tag: 
   const status = code === 0 ? "finished" : "failed";
   if (t.status !== status) p.push(`status ${t.status}, expected ${status}`);
   if (t.exit_code !== code) p.push(`exit_code ${t.exit_code}, expected ${code}`);
+  if (t.incomplete !== null) p.push(`marked incomplete: ${t.incomplete}`);
   const acts = expectedActivations(w);
   if (t.activations !== acts) p.push(`${t.activations} activations stored, expected ${acts}`);
   for (const [name, n] of Object.entries(expectedCalls(w.calls))) {
@@ -414,6 +419,19 @@ export function completeProblems(t: TrialFacts, w: Workload, code: number, tag: 
   if (!t.fileAccesses.some((f) => f.path.endsWith("input.txt") && f.mode.startsWith("r"))) p.push("no read of input.txt recorded");
   if (!t.fileAccesses.some((f) => f.path.endsWith(`${tag}-a.txt`) && f.mode.startsWith("w"))) p.push(`no write of out/${tag}-a.txt recorded`);
   if (t.logLeft) p.push(`its event log is still there (.now/trials/${t.uuid}/events.jsonl, ${t.logBytes} bytes) although it is ${t.status}`);
+  return p;
+}
+
+/**
+ * A trial whose run was cut short (its `now run` killed, a full disk): it may end finished
+ * or failed only with every row, or marked incomplete, or interrupted, with at most the
+ * workload's rows.
+ */
+export function endedProblems(t: TrialFacts, w: Workload, code: number, tag: string): string[] {
+  if ((t.status === "finished" || t.status === "failed") && t.incomplete === null) return completeProblems(t, w, code, tag);
+  const p = partialProblems(t, w);
+  if ((t.status === "finished" || t.status === "failed") && t.exit_code !== code) p.push(`${t.status} with exit_code ${t.exit_code}, the script's was ${code}`);
+  if (!["finished", "failed", "interrupted"].includes(t.status)) p.push(`status ${t.status}`);
   return p;
 }
 
