@@ -33,6 +33,7 @@ import builtins
 import io
 import os
 import sys
+from stat import S_ISLNK
 # _weakref (built in): weakref.ref without the weakref module's import (~0.5 ms)
 import _weakref as weakref
 
@@ -123,36 +124,63 @@ class FileTracker:
             path = os.fsdecode(path)
         if not isinstance(path, str):
             return None
-        if self.in_store(path):
-            return None
+        given = path
         path = os.path.abspath(path)
+        # In the store? (in_store, inlined.) abspath drops `..` lexically, but the
+        # OS resolves a symlink before its `..`: such a path is taken as given.
+        full = path if ".." not in given else os.path.join(os.getcwd(), given)
+        folder, _, name = full.rpartition(os.sep)
+        inside = self._dir_in_store.get(folder)
+        if inside is None:
+            inside = self._folder_in_store(folder)
+        if inside:
+            return None
+        try:
+            link = name in ("", ".", "..") or S_ISLNK(os.lstat(full).st_mode)
+        except OSError:
+            link = False
+        if link and self._name_in_store(full, name):
+            return None
         writable = any(c in mode for c in "wax+")
         hash_before = self.store.hash_file(path)
         activation = self.core.current_activation(caller)
         return (path, mode, writable, hash_before, activation, caller)
 
-    def in_store(self, path: str) -> bool:
-        """Whether `path` (as given to open) is in the store, by its real path:
-        a restore must never write there, whatever name the script used
-        (relative, `..`, a symlinked folder or file). The real path of each
-        folder is cached (os.path.realpath costs about as much as hashing a
-        small file), so an open pays a dict lookup and one lstat."""
+    def in_store(self, full: str) -> bool:
+        """Whether the absolute path `full` is in the store, by its real path: a
+        restore must never write there, whatever name the script used (relative,
+        `..`, a symlinked folder or file). The real path of each folder is cached
+        (os.path.realpath costs about as much as hashing a small file), so the
+        common case is a dict lookup and one lstat. It is inlined in _before:
+        under settrace every Python call the wrapper makes costs a trace event."""
+        folder, _, name = full.rpartition(os.sep)
+        inside = self._dir_in_store.get(folder)
+        if inside is None:
+            inside = self._folder_in_store(folder)
+        if inside:
+            return True
+        return self._name_in_store(full, name)
+
+    def _folder_in_store(self, folder: str) -> bool:
         real = self._store_real
         if real is None:
             real = self._store_real = os.path.realpath(self._store_dir) + os.sep
-        # Not normalized before realpath: `link/../x` is resolved as the OS does.
-        full = os.path.join(os.getcwd(), path)
-        folder, name = os.path.split(full)
-        inside = self._dir_in_store.get(folder)
-        if inside is None:
-            if len(self._dir_in_store) > 4096:
-                self._dir_in_store.clear()
-            inside = self._dir_in_store[folder] = (os.path.realpath(folder) + os.sep).startswith(real)
-        if inside:
-            return True
-        if name in ("", ".", "..") or os.path.islink(full):
-            return (os.path.realpath(full) + os.sep).startswith(real)
-        return False
+        if len(self._dir_in_store) > 4096:
+            self._dir_in_store.clear()
+        inside = self._dir_in_store[folder] = (os.path.realpath(folder or os.sep) + os.sep).startswith(real)
+        return inside
+
+    def _name_in_store(self, full: str, name: str) -> bool:
+        """The last component: only a symlink (or `.`/`..`) can lead elsewhere."""
+        if name not in ("", ".", ".."):
+            try:
+                if not S_ISLNK(os.lstat(full).st_mode):
+                    return False
+            except OSError:
+                return False  # nothing there yet: a new file, in a folder outside the store
+        if self._store_real is None:
+            self._folder_in_store(os.sep)
+        return (os.path.realpath(full) + os.sep).startswith(self._store_real)
 
     def _after(self, f, info) -> None:
         path, mode, writable, hash_before, activation, caller = info
