@@ -4,6 +4,7 @@ import { CodeActionKind, type CodeAction } from "vscode-languageserver/node";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { DIFF_TRIAL_COMMAND, RUN_TRIAL_COMMAND } from "../../../protocol/lsp";
 import { formatTime } from "../format/text";
+import { protectedZone } from "../paths";
 import { trialsOfFile } from "../store/lspQueries";
 import type { Project } from "./project";
 
@@ -17,7 +18,10 @@ export function codeActionsFor(project: Project, doc: TextDocument): CodeAction[
   const db = project.store();
   const buffer = doc.getText();
   const seen = new Set<string>();
-  for (const { trial, hash } of db ? trialsOfFile(db, file, RECENT) : []) {
+  // The same rule as `now restore`: the store, version control and virtual environments are
+  // never restored, not even as an edit the editor could undo.
+  const restorable = protectedZone(project.root, file) === null;
+  for (const { trial, hash } of db && restorable ? trialsOfFile(db, file, RECENT) : []) {
     if (actions.length >= MAX_RESTORES) break;
     if (!hash || seen.has(hash)) continue;
     seen.add(hash);
