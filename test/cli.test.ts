@@ -309,3 +309,12 @@ test("now show -d: the definitions of the code a trial ran, with activation coun
   assert.equal(byName.read.line, 9);
   assert.match(now(["show", "1", "-d"], { cwd: dir }).stdout, /\n +22 +def month_of\(date\) +730 activations\n/);
 });
+
+test("a file name that is not UTF-8 is shown with its bytes escaped, not as a stored form", () => {
+  const dir = project({ "names.py": "import os\nwith open(os.fsdecode(b'data\\xff.txt'), 'w') as f:\n    f.write('x')\n" });
+  const r = now(["run", "names.py"], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const shown = now(["show", "-f"], { cwd: dir });
+  assert.match(shown.stdout, /\n +1 +data\\xff\.txt +w /);
+  assert.doesNotMatch(shown.stdout, /\.\/data/);
+});

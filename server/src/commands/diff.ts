@@ -1,4 +1,5 @@
 import { formatDuration, shellQuote, shortHash } from "../format/text";
+import { displayPath } from "../paths";
 import { diffTrials, type Change, type TrialDiff } from "../trials/diff";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 import { publicTrial } from "./list";
@@ -27,7 +28,7 @@ export function renderDiff(d: TrialDiff, opts: { fine?: boolean } = {}): string 
 
   out.push("", d.code.length ? "Code:" : "Code: the same");
   for (const c of d.code) {
-    out.push(`  ${c.change} ${c.role} ${c.path}`);
+    out.push(`  ${c.change} ${c.role} ${displayPath(c.path)}`);
     // Drop the "=====" line createTwoFilesPatch starts with; keep the ---/+++ headers.
     if (c.patch) out.push(...c.patch.trimEnd().split("\n").filter((l) => !/^=+$/.test(l)).map((l) => "    " + l));
     else out.push("    (content not stored for one side)");
@@ -38,11 +39,11 @@ export function renderDiff(d: TrialDiff, opts: { fine?: boolean } = {}): string 
 
   out.push("", d.files.length ? "File accesses:" : "File accesses: the same");
   for (const f of d.files) {
-    if (f.modeA === null) out.push(`  + ${f.path} (${f.modeB}) only in trial ${b.id}`);
-    else if (f.modeB === null) out.push(`  - ${f.path} (${f.modeA}) only in trial ${a.id}`);
+    if (f.modeA === null) out.push(`  + ${displayPath(f.path)} (${f.modeB}) only in trial ${b.id}`);
+    else if (f.modeB === null) out.push(`  - ${displayPath(f.path)} (${f.modeA}) only in trial ${a.id}`);
     else {
-      if (f.inputChanged) out.push(`  ~ ${f.path}: input changed ${shortHash(f.beforeA)} → ${shortHash(f.beforeB)}`);
-      if (f.outputChanged) out.push(`  ~ ${f.path}: output differs ${shortHash(f.afterA)} → ${shortHash(f.afterB)}`);
+      if (f.inputChanged) out.push(`  ~ ${displayPath(f.path)}: input changed ${shortHash(f.beforeA)} → ${shortHash(f.beforeB)}`);
+      if (f.outputChanged) out.push(`  ~ ${displayPath(f.path)}: output differs ${shortHash(f.afterA)} → ${shortHash(f.afterB)}`);
     }
   }
   out.push("", d.activations.length ? "Activations per function:" : "Activations per function: the same");

@@ -12,6 +12,7 @@ import { indexBytes } from "../index/projectIndex";
 import { trialFiles } from "../trials/files";
 import { openProjectStore, printJson, resolveTrial } from "./common";
 import { publicTrial, statusText } from "./list";
+import { displayPath } from "../paths";
 import { shellQuote } from "../format/text";
 import { renderActivationTree } from "../format/activationTree";
 
@@ -118,7 +119,7 @@ function summary(db: DB, t: TrialRow): string {
   for (const n of notesOf(db, t.id)) text += `\n  note ${n.seq} (${formatTime(n.created_at)}): ${n.text}\n`;
   if (t.kind === "backup") {
     text += `\n  files saved before a restore (now restore ${t.id} puts them back):\n`;
-    for (const f of snapshotOf(db, t.id)) text += `    ${f.path}  (${f.role}, ${shortHash(f.hash)})\n`;
+    for (const f of snapshotOf(db, t.id)) text += `    ${displayPath(f.path)}  (${f.role}, ${shortHash(f.hash)})\n`;
   }
   const warnings = getWarnings(db, t.id);
   if (warnings.length) text += `\n  warnings:\n` + warnings.map((w) => `    ${w}\n`).join("");
@@ -152,7 +153,7 @@ function filesSection(files: FileAccessRow[]): string {
   return `File accesses (${files.length}):\n` + indent(table(
     ["#", "path", "mode", "before", "after", "by"],
     files.map((f) => [
-      String(f.id), f.path, f.mode, f.hash_before ? shortHash(f.hash_before) : "(none)",
+      String(f.id), displayPath(f.path), f.mode, f.hash_before ? shortHash(f.hash_before) : "(none)",
       f.hash_after === null ? (f.closed_at === null ? "(open)" : "(unreadable)")
         : f.hash_after === f.hash_before ? "(same)" : shortHash(f.hash_after) + (f.closed_at_exit ? " (at exit)" : ""),
       f.activation_id === null ? "-" : `${f.function} #${f.activation_id}`,
