@@ -63,6 +63,8 @@ class EventLog:
         self.on_stop = None
         self.clock = lambda: 0.0  # seconds since t0 (the recorder's clock, set by the trial)
         self._ppid = os.getppid()
+        # Off once the last events are made: a parent dying then loses nothing.
+        self.watch_parent = True
         self._cut = False  # a partial line could not be cut off: `incomplete` starts on a new line
         self._incomplete_tried = False
         self._first = None  # the first line handed to flush
@@ -116,7 +118,7 @@ class EventLog:
 
     def check_parent(self) -> None:
         """Stop recording if the process that started the tracer has died."""
-        if self.stopped is None and os.getppid() != self._ppid and self._pid == os.getpid():
+        if self.watch_parent and self.stopped is None and os.getppid() != self._ppid and self._pid == os.getpid():
             self.stop("now run (pid %d) died; recording stopped" % self._ppid)
             # The log itself still works: say so at once, and close it.
             self.write_incomplete(self.clock())

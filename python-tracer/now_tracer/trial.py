@@ -188,6 +188,7 @@ class Trial:
         log.check_parent()
         if log.stopped is not None:
             return
+        log.watch_parent = False  # what follows ends the trial whole (`end`)
         if self.fine is not None:
             try:
                 self.fine.finish()
