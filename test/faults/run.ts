@@ -88,7 +88,10 @@ function context(cmd: string, extra: string, p?: Proc): string {
 }
 
 /** The checks every scenario ends with. `verified`: complete trials seen earlier, with their activation counts. */
-async function endChecks(root: string, tally: Tally, verified: Map<number, number>, daemons: DaemonHandle[]): Promise<void> {
+async function endChecks(
+  root: string, tally: Tally, verified: Map<number, number>, daemons: DaemonHandle[],
+  seen: Map<number, { status: string; activations: number; round: number | null }> = new Map(),
+): Promise<void> {
   const list = startNow(["list", "--json"], root);
   const { exit } = await finish(list, 60_000);
   tally.check(exit.code === 0 && !stackIn(list.stderr), null, "`now list` at the end failed", `exit ${exit.code}: ${excerpt(list.stderr)}`);
@@ -100,6 +103,13 @@ async function endChecks(root: string, tally: Tally, verified: Map<number, numbe
     const t = byId.get(id);
     tally.check(!!t && t.activations === activations, null, "a trial verified complete earlier was lost or changed",
       t ? `trial ${id}: ${t.activations} activations now, ${activations} when it ended (status ${t.status})` : `trial ${id} is gone`);
+  }
+  // A trial checked when its round ended must not change afterwards (someone still writing to an ended trial).
+  for (const [id, was] of seen) {
+    const t = byId.get(id);
+    if (!t || verified.has(id)) continue;
+    tally.check(t.status === was.status && t.activations === was.activations, was.round, "a trial changed after its round had ended",
+      `trial ${id}: ${was.status} with ${was.activations} activations when its round ended, ${t.status} with ${t.activations} at the end of the scenario`);
   }
   const logsLeft = trials.filter((t) => t.status !== "running" && fs.existsSync(path.join(root, ".now", "trials", t.uuid, "events.jsonl")));
   tally.check(logsLeft.length === 0, null, "event logs left for ended trials",
@@ -125,6 +135,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
   const daemons: DaemonHandle[] = [];
   const st: { daemon: DaemonHandle | null } = { daemon: null };
   const verified = new Map<number, number>();
+  const seen = new Map<number, { status: string; activations: number; round: number | null }>();
   const ensureDaemon = async (round: number | null) => {
     if (!s.daemon) return;
     if (st.daemon && !st.daemon.proc.exit) return;
@@ -247,6 +258,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
         problems.push(`tracer(s) still running after the round: ${orphans.map((o) => `${o.pid}: ${o.cmdline}`).join("; ")}`);
         for (const o of orphans) killPid(o.pid);
       }
+      if (t) seen.set(t.id, { status: t.status, activations: t.activations, round });
       const held = tally.trial(round, `${s.target} killed`, problems, context(cmd.map((a) => a).join(" ").replace(/^/, "now "), how, p));
       if (held && t && (t.status === "finished" || t.status === "failed")) verified.set(t.id, t.activations);
       log(`  r${round}: ${describe(w)}, code ${code}, ${s.target} ${landed ? `killed at ${at} ms` : "kill missed"}` +
@@ -258,7 +270,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
     }
     const stopProblem = await stopDaemon(st.daemon);
     tally.check(stopProblem === null, null, "the daemon did not stop cleanly", stopProblem ?? "");
-    await endChecks(root, tally, verified, daemons);
+    await endChecks(root, tally, verified, daemons, seen);
   } finally {
     for (const d of daemons) if (!d.proc.exit) killPid(d.proc.pid);
     cleanup(root, tally);
