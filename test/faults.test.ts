@@ -1,10 +1,10 @@
 // The fault-injection suite, light version (issue 14): kill -9 of the tracer, of `now run`
-// and of the daemon at random points of a call-heavy, file-writing script (33 kills, 4
-// readers at once after each), 8 concurrent `now run` with a daemon, and a full disk in
+// and of the daemon at random points of a call-heavy, file-writing script (42 attempts,
+// 4 readers at once after each), 8 concurrent `now run` with a daemon, and a full disk in
 // a user and mount namespace. Seeds are fixed (test/faults/scenarios.ts); every scenario
 // prints "tried N, held N, lost 0" and the total is printed at the end. The heavy version
-// (more rounds, kills while a daemon follows, a 10 M-activation trial) is
-// `npm run test:faults` (test/faults/heavy.test.ts).
+// (more rounds, a 10 M-activation trial) is `npm run test:faults` (test/faults/heavy.test.ts).
+// See test/faults/README.md.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { LIGHT, selected } from "./faults/scenarios";
