@@ -387,13 +387,25 @@ class EventLogFailureTests(TracerTestCase):
         ])
 
 
+# mount(2) through ctypes rather than the mount command, which a minimal root (the
+# Debian root of the 3.13 tests) may not have.
+MOUNT_TMPFS = r"""
+import ctypes, os, sys
+def mount_tmpfs(folder, size):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", 0, b"size=" + size.encode()) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "mount tmpfs: " + os.strerror(err))
+"""
+
+
 def _namespace_refusal():
     """None if `unshare -rm` can mount a tmpfs here, else why not."""
     if not shutil.which("unshare"):
         return "no unshare command"
+    probe = MOUNT_TMPFS + "mount_tmpfs(sys.argv[1], '64k')\n"
     try:
-        p = subprocess.run(["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0"', "/tmp"],
-                           capture_output=True, timeout=30)
+        p = subprocess.run(["unshare", "-rm", PYTHON, "-c", probe, "/tmp"], capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         return str(e)
     if p.returncode != 0:
@@ -404,9 +416,10 @@ def _namespace_refusal():
 # Runs inside the namespace, with the tmpfs mounted at argv[1]: makes the project's
 # store there, fills the disk as asked, runs the tracer (its stdout and stderr are
 # this process's own, untouched), copies the store out and exits with its code.
-IN_NAMESPACE = r"""
-import os, shutil, subprocess, sys
+IN_NAMESPACE = MOUNT_TMPFS + r"""
+import shutil, subprocess
 mnt, ballast_kb, frees, tracer, script_dir, out = sys.argv[1:7]
+mount_tmpfs(mnt, "256k")
 root = os.path.join(mnt, "proj")
 uuid = "%s"
 os.makedirs(os.path.join(root, ".git"))
@@ -459,10 +472,8 @@ class FullDiskTests(TracerTestCase):
         for d in (mnt, out):
             shutil.rmtree(d, True)
             os.makedirs(d)
-        # sh's own output would reach the test only if mount failed
-        cmd = ["unshare", "-rm", "sh", "-c",
-               'mount -t tmpfs -o size=256k tmpfs "$0" && exec "$@"', mnt,
-               PYTHON, "-c", IN_NAMESPACE, mnt, ballast, "frees" if frees else "keeps", TRACER, folder, out]
+        cmd = ["unshare", "-rm", PYTHON, "-c", IN_NAMESPACE, mnt, ballast, "frees" if frees else "keeps",
+               TRACER, folder, out]
         p = subprocess.run(cmd, capture_output=True, env=clean_env(), timeout=TIMEOUT)
         traced = type(plain)(p)
         self.assertSameBehaviour(plain, traced)
