@@ -44,12 +44,17 @@ function program(): Command {
     .passThroughOptions()
     .action(async (script: string, args: string[], o: { python?: string; redact: boolean; fine?: boolean; coarse?: boolean; loopKeep?: string; callsKeep?: string }) => {
       if (o.fine && o.coarse) throw new NowError("--fine and --coarse exclude each other");
-      process.exitCode = await runCommand(script, args, {
+      const code = await runCommand(script, args, {
         cwd: process.cwd(), python: o.python, redact: o.redact,
         fine: o.fine ? true : o.coarse ? false : undefined,
         loopKeep: o.loopKeep === undefined ? undefined : checkLoopKeep(o.loopKeep, "--loop-keep"),
         callsKeep: o.callsKeep === undefined ? undefined : checkCallsKeep(o.callsKeep, "--calls-keep"),
       });
+      // Everything is committed and the summary written (stderr is synchronous on pipes,
+      // files and terminals): nothing left to wait for. Exiting here means a handle some
+      // library leaves open (a daemon's socket dying mid-close) can never keep `now run` —
+      // and a CI job waiting on it — from ending with the script's code.
+      process.exit(code);
     });
 
   p.command("list")

@@ -63,7 +63,8 @@ export function summaryLine({ trial, exitCode, unfinished }: RunResult): string 
 /** The daemon as the trial's ingester, given up on as soon as it fails, stalls or goes. */
 function daemonDelegate(conn: MessageConnection): IngestDelegate {
   return {
-    follow: (trial) => withTimeout(conn.sendRequest(Methods.follow, { trial }).then((r) => !!r), FOLLOW_TIMEOUT_MS, false),
+    // async: a connection that closed meanwhile makes sendRequest throw, not reject.
+    follow: async (trial) => withTimeout((async () => !!(await conn.sendRequest(Methods.follow, { trial })))(), FOLLOW_TIMEOUT_MS, false),
     ended: async (trial, exitCode, signal) => !!(await conn.sendRequest(Methods.ended, { trial, exitCode, signal })),
     onLost: (fn) => {
       conn.onClose(fn);

@@ -46,7 +46,7 @@ export function recoverOrphanTrials(db: DB, root: string): TrialRow[] {
   }
   for (const t of candidates) {
     if (t.runner_host !== os.hostname()) continue;
-    if (processAlive(t.runner_pid) || processAlive(t.tracer_pid)) continue;
+    if (processAlive(t.runner_pid) || processAlive(t.tracer_pid ?? headerPid(eventLogPath(root, t.uuid)))) continue;
     try {
       finishFromLog(db, t, root, { status: "interrupted", exitCode: null, signal: null });
       recovered.push(t);
@@ -55,6 +55,30 @@ export function recoverOrphanTrials(db: DB, root: string): TrialRow[] {
     }
   }
   return recovered;
+}
+
+/**
+ * The tracer's pid from its log's first line: the only record of it when the runner died
+ * before storing it.
+ */
+function headerPid(log: string): number | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(log, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const first = buf.subarray(0, n).toString("utf8").split("\n")[0];
+    const pid = (JSON.parse(first) as { pid?: unknown }).pid;
+    return typeof pid === "number" ? pid : null;
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

@@ -199,6 +199,15 @@ function supervise(
   let cancelled = false;
   const child: ChildProcess = spawn(python, args, { cwd: req.cwd, env: req.env, stdio });
   for (const fd of fds) fs.closeSync(fd);
+  // Before anything else: a command recovering this trial must see the tracer alive even
+  // if we die before its log's header is ingested (the log's header has it too).
+  if (child.pid !== undefined) {
+    try {
+      ingester.trialWriter.tracerStarted(child.pid);
+    } catch {
+      // A busy or full store: recovery reads the pid from the log's header instead.
+    }
+  }
   // Ctrl-C reaches the whole process group: Python turns it into KeyboardInterrupt and
   // ends the trial itself; a terminal `now run` waits for that instead of dying first.
   const ignore = () => {};

@@ -155,6 +155,14 @@ export class TrialWriter {
     }
   }
 
+  /**
+   * Notes the tracer's pid as soon as it is spawned: until its log's header is ingested,
+   * this is what tells a recovering command that the tracer still runs.
+   */
+  tracerStarted(pid: number): void {
+    this.db.prepare(`UPDATE trial SET tracer_pid = coalesce(tracer_pid, ?) WHERE id = ?`).run(pid, this.trialId);
+  }
+
   /** Marks the record as incomplete (the first reason given is kept). */
   markIncomplete(reason: string): void {
     this.db.transaction(() => this.s.incomplete.run(reason, this.trialId)).immediate();
