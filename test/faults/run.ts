@@ -114,6 +114,14 @@ async function endChecks(
   const logsLeft = trials.filter((t) => t.status !== "running" && fs.existsSync(path.join(root, ".now", "trials", t.uuid, "events.jsonl")));
   tally.check(logsLeft.length === 0, null, "event logs left for ended trials",
     logsLeft.map((t) => `trial ${t.id} (${t.status}): .now/trials/${t.uuid}/events.jsonl`).join("\n"));
+  // `now gc` (removes event logs whose every line is in the store): it must run; what it leaves is noted.
+  const gc = startNow(["gc", "--json"], root);
+  const gcEnd = await finish(gc, 120_000);
+  tally.check(gcEnd.exit.code === 0 && !stackIn(gc.stderr), null, "`now gc` at the end failed", `exit ${gcEnd.exit.code}: ${excerpt(gc.stderr)}`);
+  if (logsLeft.length) {
+    const still = logsLeft.filter((t) => fs.existsSync(path.join(root, ".now", "trials", t.uuid, "events.jsonl")));
+    tally.note(`after \`now gc\`: ${still.length} of the ${logsLeft.length} event logs left for ended trials remain${still.length ? ` (trials ${still.map((t) => t.id).join(", ")})` : ""}`);
+  }
   const integrity = integrityCheck(root);
   tally.check(integrity === "ok", null, "PRAGMA integrity_check is not ok", integrity.slice(0, 2000));
   const logProblems = daemonLogProblems(root);
@@ -166,7 +174,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
       const w = s.workloads[Math.floor(rand() * s.workloads.length)];
       const code = Math.floor(rand() * 6);
       const frac = 0.03 + 0.94 * rand();
-      const delay = Math.round(frac * durations.get(w)!);
+      const delay = s.at ? Math.round(rand() * s.at.windowMs) : Math.round(frac * durations.get(w)!);
       const tag = `${s.name}-r${round}`;
       if (s.daemon && st.daemon && st.daemon.proc.exit) {
         const d: DaemonHandle = st.daemon;
@@ -176,6 +184,16 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
       await ensureDaemon(round);
       const cmd = runArgs(w, code, tag);
       const p = startNow(cmd, root);
+      if (s.at) {
+        // Aimed: from the moment the tracer process (or the trial's folder) appears.
+        const until = Date.now() + 20_000;
+        const trialsDir = path.join(root, ".now", "trials");
+        const before = new Set(fs.existsSync(trialsDir) ? fs.readdirSync(trialsDir) : []);
+        const appeared = () => s.at!.after === "tracer-start"
+          ? childrenOf(p.pid).some(isTracer)
+          : fs.existsSync(trialsDir) && fs.readdirSync(trialsDir).some((d) => !before.has(d));
+        while (!p.exit && Date.now() < until && !appeared()) await sleep(1);
+      }
       await sleep(delay);
       let landed = false;
       let what = "";
@@ -205,7 +223,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
       }
       const at = Date.now() - p.startedAt;
       tally.count(landed ? `${s.target} kills landed` : "kills missed (process already gone)");
-      const how = `round ${round}: seed ${roundSeed(s.seed, round)}, ${describe(w)}, exit code ${code}, kill -9 of the ${s.target} drawn at ${delay} ms, ${landed ? `landed at ${at} ms (${what})` : `missed (at ${at} ms)`}`;
+      const how = `round ${round}: seed ${roundSeed(s.seed, round)}, ${describe(w)}, exit code ${code}, kill -9 of the ${s.target} drawn at ${delay} ms${s.at ? ` after the ${s.at.after === "tracer-start" ? "tracer started" : "trial's folder appeared"}` : ""}, ${landed ? `landed at ${at} ms (${what})` : `missed (at ${at} ms)`}`;
 
       // Four readers at once, while the orphan (if any) waits to be recovered.
       const readers = await runReaders(root);

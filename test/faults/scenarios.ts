@@ -16,6 +16,12 @@ export interface KillScenario {
   daemon: boolean;
   /** The workloads a round picks from (the kill point is drawn over the workload's calibrated duration). */
   workloads: Workload[];
+  /**
+   * When the kill lands: drawn over the run (the default), or a drawn 0–`window` ms after
+   * the tracer process appears (the trial row exists, its log's header may not be ingested
+   * yet), or after the trial's folder appears (`now run` makes it just before it spawns the tracer).
+   */
+  at?: { after: "tracer-start" | "trial-dir"; windowMs: number };
 }
 
 /** N concurrent `now run` with a daemon running, each ending with its own exit code. */
@@ -62,12 +68,15 @@ export type Scenario = KillScenario | ConcurrentScenario | DiskFullScenario | Bi
 const LIGHT_WORK: Workload[] = [{ calls: 100_000, keep: 0 }, { calls: 600_000, keep: 1000 }];
 const HEAVY_WORK: Workload[] = [{ calls: 200_000, keep: 0 }, { calls: 1_500_000, keep: 1000 }, { calls: 50_000, keep: 0 }];
 
-/** `npm test`: 42 kills (30+ land: a few find their process already gone), 5 rounds of 8 concurrent runs, the full disk; about 1.5 minutes on 2 cores. */
+/** `npm test`: 50 kill attempts (40+ land: a few find their process already gone or not yet started), 5 rounds of 8 concurrent runs, the full disk; about 1.5 minutes on 2 cores. */
 export const LIGHT: Scenario[] = [
   { kind: "kill", name: "kill-tracer", seed: 1401, rounds: 12, target: "tracer", daemon: false, workloads: LIGHT_WORK },
   { kind: "kill", name: "kill-runner", seed: 1402, rounds: 12, target: "runner", daemon: false, workloads: LIGHT_WORK },
   { kind: "kill", name: "kill-daemon", seed: 1403, rounds: 12, target: "daemon", daemon: true, workloads: LIGHT_WORK },
   { kind: "kill", name: "kill-runner-daemon", seed: 1406, rounds: 6, target: "runner", daemon: true, workloads: LIGHT_WORK },
+  // The window between the tracer's start and the first ingestion of its log, aimed at.
+  { kind: "kill", name: "kill-runner-early", seed: 1407, rounds: 4, target: "runner", daemon: false, workloads: LIGHT_WORK, at: { after: "trial-dir", windowMs: 40 } },
+  { kind: "kill", name: "kill-runner-early-daemon", seed: 1408, rounds: 4, target: "runner", daemon: true, workloads: LIGHT_WORK, at: { after: "tracer-start", windowMs: 60 } },
   { kind: "concurrent", name: "concurrent-8", seed: 1404, rounds: 5, runs: 8, workloads: [{ calls: 30_000, keep: 1000 }, { calls: 10_000, keep: 0 }] },
   {
     kind: "diskfull", name: "disk-full", seed: 1405, sizeMiB: 48, freeLevels: [2 << 20, 256 << 10, 16 << 10, 0],
@@ -82,6 +91,8 @@ export const HEAVY: Scenario[] = [
   { kind: "kill", name: "kill-daemon", seed: 2403, rounds: 20, target: "daemon", daemon: true, workloads: HEAVY_WORK },
   { kind: "kill", name: "kill-tracer-daemon", seed: 2404, rounds: 10, target: "tracer", daemon: true, workloads: HEAVY_WORK },
   { kind: "kill", name: "kill-runner-daemon", seed: 2405, rounds: 10, target: "runner", daemon: true, workloads: HEAVY_WORK },
+  { kind: "kill", name: "kill-runner-early", seed: 2409, rounds: 10, target: "runner", daemon: false, workloads: HEAVY_WORK, at: { after: "tracer-start", windowMs: 100 } },
+  { kind: "kill", name: "kill-runner-early-daemon", seed: 2410, rounds: 10, target: "runner", daemon: true, workloads: HEAVY_WORK, at: { after: "tracer-start", windowMs: 100 } },
   { kind: "concurrent", name: "concurrent-8", seed: 2406, rounds: 20, runs: 8, workloads: [{ calls: 50_000, keep: 1000 }, { calls: 20_000, keep: 0 }] },
   {
     kind: "diskfull", name: "disk-full", seed: 2407, sizeMiB: 64,
