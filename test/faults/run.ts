@@ -154,27 +154,40 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
   try {
     await ensureDaemon(null);
     // Calibration: one untouched run of each workload, timed; each is a trial that must hold.
+    // The tracer's lifetime (from the start of `now run`) is timed too: kill points for the
+    // tracer are drawn over it, the others over the whole run.
     const durations = new Map<Workload, number>();
+    const tracerSpans = new Map<Workload, [number, number]>();
     for (const [i, w] of s.workloads.entries()) {
       const tag = `${s.name}-cal${i}`;
       const code = (i + 1) % 6;
       const t0 = Date.now();
       const p = startNow(runArgs(w, code, tag), root);
+      let tracerFrom = 0;
+      let tracerTo = 0;
+      const watch = setInterval(() => {
+        const up = childrenOf(p.pid).some(isTracer);
+        if (up && !tracerFrom) tracerFrom = Date.now() - t0;
+        if (up) tracerTo = Date.now() - t0;
+      }, 2);
       const { exit, hung } = await finish(p, RUN_TIMEOUT_MS);
+      clearInterval(watch);
       durations.set(w, Date.now() - t0);
+      tracerSpans.set(w, tracerFrom ? [tracerFrom, Math.max(tracerTo, tracerFrom + 1)] : [0, Date.now() - t0]);
       const t = trialByTag(root, tag);
       const problems = [...unkilledRunProblems(p, exit, hung, code, t), ...(t ? completeProblems(t, w, code, tag) : [])];
       if (!p.stdout.includes(`done ${tag} `)) problems.push("the script's last line is not on stdout");
       if (tally.trial(null, `calibration, ${describe(w)}`, problems, context(p.argv.join(" "), "", p)) && t) verified.set(t.id, t.activations);
     }
-    log(`  calibrated: ${[...durations].map(([w, ms]) => `${describe(w)}: ${ms} ms`).join("; ")}`);
+    log(`  calibrated: ${[...durations].map(([w, ms]) => `${describe(w)}: ${ms} ms (tracer ${tracerSpans.get(w)!.join("–")} ms)`).join("; ")}`);
 
     for (const round of rounds(s.rounds)) {
       const rand = rng(roundSeed(s.seed, round));
       const w = s.workloads[Math.floor(rand() * s.workloads.length)];
       const code = Math.floor(rand() * 6);
       const frac = 0.03 + 0.94 * rand();
-      const delay = s.at ? Math.round(rand() * s.at.windowMs) : Math.round(frac * durations.get(w)!);
+      const [from, to] = s.target === "tracer" ? tracerSpans.get(w)! : [0, durations.get(w)!];
+      const delay = s.at ? Math.round(rand() * s.at.windowMs) : Math.round(from + frac * (to - from));
       const tag = `${s.name}-r${round}`;
       if (s.daemon && st.daemon && st.daemon.proc.exit) {
         const d: DaemonHandle = st.daemon;
@@ -263,9 +276,17 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
         else problems.push(...endedProblems(t, w, code, tag));
         if (t) tally.count(`killed runs recovered as ${t.status}${t.incomplete !== null ? " (marked incomplete)" : ""}`);
       } else if (s.target === "tracer" && landed) {
-        problems.push(...unkilledRunProblems(p, exit, hung, 137, t));
-        if (t && t.status !== "interrupted") problems.push(`status ${t.status}, expected interrupted (its tracer was killed)`);
-        if (t) problems.push(...partialProblems(t, w));
+        // Killed after it wrote its log's end (the script had ended): the trial may say how
+        // the script ended, with every row; `now run` then says the script's code or 137.
+        const ended = !!t && (t.status === "finished" || t.status === "failed") && t.incomplete === null;
+        problems.push(...unkilledRunProblems(p, exit, hung, ended && exit.code === code ? code : 137, t));
+        if (t && ended) {
+          problems.push(...completeProblems(t, w, code, tag));
+          tally.count("tracer kills after its log's end");
+        } else if (t) {
+          if (t.status !== "interrupted") problems.push(`status ${t.status}${t.incomplete !== null ? " (incomplete)" : ""}, expected interrupted (its tracer was killed)`);
+          problems.push(...partialProblems(t, w));
+        }
       } else {
         problems.push(...unkilledRunProblems(p, exit, hung, code, t));
         if (t) problems.push(...completeProblems(t, w, code, tag));
