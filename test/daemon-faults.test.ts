@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "child_process";
 import fs from "fs";
+import http from "http";
 import net from "net";
 import path from "path";
 import { test } from "node:test";
@@ -141,5 +142,29 @@ test("a daemon leaves at once when its project folder is deleted, and when its s
       assert.match(fs.readFileSync(path.join(dir, ".now", "daemon.log"), "utf8"), /stopping: the project folder or its store is gone/);
       assert.equal(fs.existsSync(socketPath(dir)), false);
     }
+  }
+});
+
+test("a daemon with no client leaves after its idle time; an open web page counts as a client", async () => {
+  const dir = project();
+  const d = spawn(process.execPath, [NOW, "daemon", "start", "--idle", "2"], { cwd: dir, env: ENV, stdio: "ignore" });
+  try {
+    await connect(dir).then((c) => c.conn.dispose());
+    const vis = now(["vis"], { cwd: dir, env: ENV });
+    assert.equal(vis.status, 0, vis.stderr);
+    const url = vis.stdout.trim();
+    // A page listening to the trial events: the daemon must stay while it is open.
+    const page = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${url}api/events`, resolve).on("error", reject));
+    assert.equal(page.statusCode, 200);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(d.exitCode, null, "an open page keeps the daemon");
+    const closedAt = Date.now();
+    page.destroy();
+    const code = await Promise.race([exited(d), new Promise<string>((r) => setTimeout(() => r("still running"), 8000))]);
+    assert.equal(code, 0, "the daemon left once the page closed and its idle time passed");
+    assert.ok(Date.now() - closedAt >= 1500, "not before its idle time");
+    assert.match(fs.readFileSync(path.join(dir, ".now", "daemon.log"), "utf8"), /stopping: idle for 2 s/);
+  } finally {
+    d.kill("SIGKILL");
   }
 });
