@@ -1,5 +1,5 @@
 // The fault-injection suite, heavy version: `npm run test:faults` (built first; CI runs it
-// after `npm test`). The scenarios are HEAVY in scenarios.ts: 80 kill attempts (tracer, `now run`,
+// after `npm test`). The scenarios are HEAVY in scenarios.ts: 100 kill attempts (tracer, `now run`,
 // daemon; also while a daemon follows), 20 rounds of 8 concurrent `now run` with a daemon,
 // the full disk with more fill levels, and one trial of 10 M activations with the peak RSS
 // of `now run` printed. Run directly with node so its report prints as it goes.
