@@ -95,7 +95,7 @@ export function finishFromLog(
   new Ingester(db, t.id, root, log).drain();
   const writer = new TrialWriter(db, t.id, root);
   const now = getTrial(db, t.id);
-  if (now?.status === "running" && end.exitCode !== null && end.status !== "cancelled") {
+  if (now?.status === "running" && now.finished_at === null && end.exitCode !== null && end.status !== "cancelled") {
     writer.markIncomplete("the event log ends before the script did (os._exit, or the tracer could not write it)");
   }
   writer.finish({ ...end, finishedAt: Date.now() / 1000 });

@@ -94,7 +94,10 @@ export class TrialWriter {
       module: p(`INSERT OR REPLACE INTO module VALUES (?, ?, ?, ?, ?, ?)`),
       output: p(`UPDATE trial SET stdout_chars = ?, stderr_chars = ? WHERE id = ?`),
       warning: p(`INSERT OR REPLACE INTO trial_warning VALUES (?, ?, ?)`),
-      endEv: p(`UPDATE trial SET status = ?, exit_code = ?, finished_at = started_at + ?,
+      // The script's end as its log tells it. The status stays `running` until `finish`
+      // (counts, the log's removal) is done, so a runner killed in between leaves a trial
+      // that recovery still sees as its job; `finished_at` set while running means "ended".
+      endEv: p(`UPDATE trial SET exit_code = ?, finished_at = started_at + ?,
                   exception_type = ?, exception_message = ?, traceback = ? WHERE id = ?`),
       offset: p(`UPDATE trial SET ingested_bytes = ? WHERE id = ?`),
       value: p(`INSERT OR REPLACE INTO value (trial_id, id, activation_id, line, col, target, kind, value, count)
@@ -112,11 +115,19 @@ export class TrialWriter {
                    FROM (SELECT code_id, count(*) AS n, coalesce(sum(finish - start), 0) AS t
                            FROM activation WHERE trial_id = ? GROUP BY code_id) AS s
                   WHERE code.trial_id = ? AND code.id = s.code_id`),
-      // The log's `end` has already set status when the script ended normally; the
-      // process's own exit code wins over it (an atexit handler may still os._exit).
+      // When the log has its `end` (finished_at set), the script ended by itself: its status
+      // follows its exit code — the process's own when known (an atexit handler may still
+      // os._exit), else the log's — whatever the caller guessed (a recovering command says
+      // `interrupted`). Finishing again keeps what the first finish decided.
       finish: p(`UPDATE trial SET
-                   status = CASE WHEN status = 'running' OR @status = 'cancelled' THEN @status ELSE status END,
-                   exit_code = COALESCE(@exitCode, exit_code), signal = @signal,
+                   status = CASE
+                     WHEN @status = 'cancelled' THEN 'cancelled'
+                     WHEN status <> 'running' THEN status
+                     WHEN finished_at IS NOT NULL THEN
+                       CASE WHEN COALESCE(@exitCode, exit_code) = 0 THEN 'finished' ELSE 'failed' END
+                     ELSE @status END,
+                   exit_code = COALESCE(@exitCode, exit_code),
+                   signal = CASE WHEN status = 'running' THEN @signal ELSE COALESCE(signal, @signal) END,
                    finished_at = COALESCE(finished_at, @finishedAt)
                  WHERE id = @trial`),
     };
@@ -301,7 +312,7 @@ export class TrialWriter {
         break;
 
       case "end":
-        this.s.endEv.run(e.status, e.exit_code, e.t, e.exception?.type ?? null, e.exception?.message ?? null,
+        this.s.endEv.run(e.exit_code, e.t, e.exception?.type ?? null, e.exception?.message ?? null,
           e.exception ? JSON.stringify(e.exception.traceback.map((f) => ({ ...f, file: this.rel(f.file) }))) : null, id);
         break;
       default:
