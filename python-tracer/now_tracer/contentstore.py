@@ -24,7 +24,10 @@ _CHUNK = 1024 * 1024
 
 
 class ContentStore:
-    def __init__(self, root: str, warn) -> None:
+    def __init__(self, root: str, warn, secrets=None) -> None:
+        # secrets.Secrets: files hashed but never copied here (is_secret_file),
+        # whose values the event log must not show either (learn_file)
+        self._secrets = secrets
         self.now_dir = os.path.join(root, ".now")
         self.dir = os.path.join(self.now_dir, "content")
         self._warn = warn
@@ -44,6 +47,9 @@ class ContentStore:
     def hash_file_stat(self, path: str, store: bool = True):
         """(hash_file's digest, the os.stat taken before reading, or None);
         the stat is None when the digest is."""
+        secret = self._secrets is not None and self._secrets.is_secret_file(path)
+        if secret:
+            store = False
         try:
             # stat before open: even opening a FIFO or a tty can disturb the script.
             st = os.stat(path)
@@ -51,7 +57,7 @@ class ContentStore:
                 return None, None
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
             hit = self._hashes.get(path)
-            if hit is not None and hit[0] == key and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
+            if hit is not None and hit[0] == key and not secret and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
                 return hit[1], st
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError:
@@ -73,6 +79,8 @@ class ContentStore:
                 elif kept:
                     kept = []
             digest = h.hexdigest()
+            if secret and kept:
+                self._secrets.learn_file(b"".join(kept))
             if not racily_clean(st):
                 self._hashes[path] = (key, digest)
             if store:
@@ -93,10 +101,10 @@ class ContentStore:
         final = os.path.join(folder, digest[2:])
         try:
             if not os.path.exists(final):
-                os.makedirs(folder, exist_ok=True)
+                make_private_dirs(folder)
                 self._counter += 1
                 tmp = os.path.join(folder, ".%s.%d.%d.tmp" % (digest[2:10], os.getpid(), self._counter))
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
                 try:
                     try:
                         view = memoryview(data)
@@ -114,6 +122,21 @@ class ContentStore:
             self._known.add(digest)
         except OSError as e:
             self._warn("content store: cannot write %s: %s" % (digest, e.strerror or e))
+
+
+def make_private_dirs(folder: str) -> None:
+    """os.makedirs where every folder it creates is 0700 (makedirs gives its
+    `mode` to the last one only). The store may hold what a secret-scrubbed log
+    does not (a project file with a password in it): only its owner reads it."""
+    if os.path.isdir(folder):
+        return
+    parent = os.path.dirname(folder)
+    if parent and parent != folder:
+        make_private_dirs(parent)
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
 
 
 def racily_clean(st) -> bool:

@@ -9,29 +9,16 @@ python_version() give the same strings on CPython 3.8–3.13).
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from now_tracer.modules import read_head
-
-REDACTED = "<redacted>"
-_SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION")
-# PWD and OLDPWD are the shell's working directories, not passwords.
-_NOT_SECRET = frozenset(("PWD", "OLDPWD"))
-# scheme://user:password@host -> scheme://user:<redacted>@host
-_URL_CREDENTIALS = r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):([^\s/@]+)@"
-_url_credentials = None  # compiled at the first value that may match (at start, before the script)
-
-
-def is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    if upper in _NOT_SECRET:
-        return False
-    return any(word in upper for word in _SECRET_WORDS)
+from now_tracer.secrets import REDACTED, is_secret_name, redact_form
 
 
 def redact_env(env, redact: bool = True):
-    """(env dict, list of redacted names)."""
+    """(env dict, list of redacted names): names that look like secrets get
+    <redacted>; other values keep all but their secret parts (a URL's
+    password, a connection string's AccountKey). Rules in secrets.py."""
     out = {}
     redacted = []
     for name in sorted(env):
@@ -41,22 +28,13 @@ def redact_env(env, redact: bool = True):
                 out[name] = REDACTED
                 redacted.append(name)
                 continue
-            cleaned = _redact_url_credentials(value)
-            if cleaned != value:
+            cleaned, parts = redact_form(value)
+            if parts:
                 out[name] = cleaned
                 redacted.append(name)
                 continue
         out[name] = value
     return out, redacted
-
-
-def _redact_url_credentials(value: str) -> str:
-    global _url_credentials
-    if "://" not in value or "@" not in value:
-        return value  # cannot match: most environments never compile the pattern (~0.2 ms)
-    if _url_credentials is None:
-        _url_credentials = re.compile(_URL_CREDENTIALS)
-    return _url_credentials.sub(r"\1:" + REDACTED + "@", value)
 
 
 def os_release_name():

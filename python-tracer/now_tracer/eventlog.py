@@ -49,7 +49,7 @@ class EventLog:
         """path None: a log that writes nothing (it could not be created)."""
         self.path = path
         self._fd = -1 if path is None else os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+            path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o600)
         self._pid = os.getpid()
         self._buf: list = []
         # The hot path appends preformatted lines directly.
@@ -69,6 +69,9 @@ class EventLog:
         self._incomplete_tried = False
         self._first = None  # the first line handed to flush
         self._any_line = False  # whether a whole line reached the file
+        # text -> text with the known secret values replaced (secrets.Scrubber),
+        # applied to every buffer written: the one place every event passes.
+        self.scrub = None
 
     # -- writing ---------------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -97,7 +100,10 @@ class EventLog:
             if self._first is None:
                 self._first = chunk[0]  # the header: what `incomplete` needs before it
             # encode_lines, inlined: under settrace each Python call here is a trace event.
-            data = ("\n".join(chunk) + "\n").encode("utf-8", "backslashreplace")
+            text = "\n".join(chunk) + "\n"
+            if self.scrub is not None:
+                text = self.scrub(text)
+            data = text.encode("utf-8", "backslashreplace")
             view = memoryview(data)
             done = 0
             while done < len(data):
@@ -158,7 +164,7 @@ class EventLog:
             line = _dumps({"e": "incomplete", "t": t, "reason": self.stopped})
             # A log whose header never reached the disk gets it first: every log
             # starts with its header.
-            data = encode_lines([line] if self._any_line or self._first is None else [self._first, line])
+            data = encode_lines([line] if self._any_line or self._first is None else [self._first, line], self.scrub)
             if self._cut:
                 data = b"\n" + data
             try:
@@ -277,12 +283,15 @@ def dumps(event: dict) -> str:
     return _dumps(event)
 
 
-def encode_lines(lines) -> bytes:
+def encode_lines(lines, scrub=None) -> bytes:
     # Lone surrogates (undecodable bytes of file names, surrogateescape) are the
     # only characters UTF-8 cannot encode, and the JSON encoders (ensure_ascii
     # off) leave them as they are; they only occur inside JSON strings, where
     # their backslashreplace form is exactly the JSON escape backslash-u-dcXX.
-    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+    text = "\n".join(lines) + "\n"
+    if scrub is not None:
+        text = scrub(text)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def one_line(error: BaseException) -> str:

@@ -15,7 +15,7 @@ import sys
 
 from now_tracer import __version__
 from now_tracer.codeinfo import CodeInfo
-from now_tracer.contentstore import ContentStore, sha256_bytes
+from now_tracer.contentstore import ContentStore, make_private_dirs, sha256_bytes
 from now_tracer import cores
 from now_tracer.deployment import deployment_event
 from now_tracer.eventlog import EventLog, one_line
@@ -24,6 +24,7 @@ from now_tracer.modules import ModuleInventory, read_all, stdlib_dirs
 from now_tracer.output import OutputCounter
 from now_tracer.projectfiles import ProjectFiles
 from now_tracer.recorder import Recorder
+from now_tracer.secrets import Secrets
 from now_tracer.values import Reprs
 
 
@@ -48,16 +49,21 @@ class Trial:
         self.output_counted = True
 
     def start(self, script_path: str, script_filename: str, source: bytes, argv, cwd: str) -> None:
+        # Known before the first line is written, from the environment and argv
+        # as they are before the script can change them (secrets.py).
+        secrets = Secrets(os.environ, argv) if self.redact else None
         try:
-            os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+            make_private_dirs(os.path.dirname(self.log_path))
             self.log = log = EventLog(self.log_path)
         except OSError as e:
             # No log at all (full disk, read-only store): the script runs untraced
             # all the same, with nothing recorded and nothing said.
             self.log = log = EventLog(None)
             log.stop("event log: %s" % one_line(e))
+        if secrets is not None and secrets.scrub.active:
+            log.scrub = secrets.scrub
         self.project = ProjectFiles(self.root, cwd, script_filename, script_path)
-        self.store = ContentStore(self.root, self._warn)
+        self.store = ContentStore(self.root, self._warn, secrets)
         self.reprs = Reprs()
         def source_of(fn):
             return source if fn == script_filename else read_source(self.project.abspath(fn))

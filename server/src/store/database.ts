@@ -53,6 +53,7 @@ export function openDatabase(root: string, opts: { create: boolean; readonly?: b
       db.pragma("cache_size = -65536");
     }
     db.pragma("foreign_keys = ON");
+    if (!readonly) makePrivate(root);
     migrate(db, file, readonly);
   } catch (e) {
     db.close();
@@ -67,6 +68,24 @@ export function lastOpenedStore(): string | null {
   return lastStoreFile;
 }
 let lastStoreFile: string | null = null;
+
+/**
+ * The store keeps what scripts read and computed: only its owner may read it, whoever made
+ * `.now/` (an older nowls, a `mkdir`, a umask of 022). Each writer tightens the folder to
+ * 0700 and the database files to 0600 (SQLite gives -wal and -shm the database's mode, so
+ * the database goes first). A file this process does not own cannot be changed and is
+ * left as it is: the owner's next writer does it.
+ */
+export function makePrivate(root: string): void {
+  const file = dbPath(root);
+  for (const [p, mode] of [[nowDir(root), 0o700], [file, 0o600], [`${file}-wal`, 0o600], [`${file}-shm`, 0o600]] as const) {
+    try {
+      if ((fs.statSync(p).mode & 0o777) !== mode) fs.chmodSync(p, mode);
+    } catch {
+      // gone (a -wal checkpointed away) or not ours (EPERM): nothing this writer can do
+    }
+  }
+}
 
 function createStoreDir(root: string): void {
   try {
@@ -201,5 +220,6 @@ function writeNowReadme(root: string): void {
     readme,
     "This folder is nowls's record of the trials run in this project (db.sqlite, content/,\n" +
       "trials/). Deleting it deletes that history. See `now --help`." + os.EOL,
+    { mode: 0o600 },
   );
 }
