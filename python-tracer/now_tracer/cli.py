@@ -42,6 +42,7 @@ import linecache  # noqa: F401
 import tokenize  # noqa: F401
 
 from now_tracer import restore_bytecode_setting
+from now_tracer import values
 from now_tracer.projectfiles import find_root
 from now_tracer.runner import ScriptRunner
 from now_tracer.trial import Trial, read_source
@@ -61,6 +62,7 @@ OPTIONS = (
     ("loop-keep", "K", "fine mode: values kept per loop target and activation, first K and last K (default 3)"),
     ("calls-keep", "K",
      "coarse mode: activations recorded per code object, the others counted (default 0: all; ignored with --fine)"),
+    ("repr-types", "NAMES", "comma-separated types (module.QualName) whose own __repr__ may be called (default: none)"),
 )
 _LONG = [name + ("=" if metavar else "") for name, metavar, _ in OPTIONS]
 _WITH_VALUE = frozenset("--" + name for name, metavar, _ in OPTIONS if metavar)
@@ -242,6 +244,8 @@ def main(launcher: str = "module", preloaded=None) -> None:
         trial_id = uuid4_text()
     log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
 
+    # read by Reprs() when the Trial makes it
+    values.ALLOW_REPR = frozenset(n.strip() for n in getattr(ns, "repr_types", "").split(",") if n.strip())
     trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep,
                   calls_keep=ns.calls_keep)
     runner = ScriptRunner(trial, script, args, launcher)

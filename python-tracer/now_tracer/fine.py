@@ -66,6 +66,7 @@ from now_tracer.fineast import (
     analyse,
 )
 from now_tracer.recorder import _arg_names
+from now_tracer.values import _dict_of, _find, _instance_dict, _mro_of
 
 _CO_NEWLOCALS = 0x02
 CALLS_CAP = 64  # ids kept in one value's calls/files: the first 32 and the last 32
@@ -394,7 +395,7 @@ class FineRecorder:
                             snap = st.snap
                             if snap is not None and snap.get(t, MISSING) is v:
                                 continue  # a one-line body that did not run (the value is unchanged)
-                        if t[T_KIND] == "mutation" and isinstance(v, NOT_MUTATED):
+                        if t[T_KIND] == "mutation" and issubclass(type(v), NOT_MUTATED):
                             continue
                     if deps is None:
                         latest = st.latest
@@ -427,7 +428,7 @@ class FineRecorder:
                         st.rings.append(c)
                     ref = [vid, c, 1, False]
                     ring = c.ring
-                    cls = v.__class__
+                    cls = type(v)  # not v.__class__: a property or __getattribute__ of the script
                     if cls not in RAW:
                         # Rendered when written if that gives the same text:
                         # short strings, containers of scalars (a snapshot of
@@ -657,12 +658,15 @@ def _first_id(entry):
 
 
 def static_attr(obj, name):
-    """obj.name without running properties or __getattr__: the instance dict,
-    a slot, or (for a class or module) its own dict; else NOT_EVALUATED."""
+    """obj.name without running properties, __getattr__, a metaclass's
+    __getattribute__ or a `__dict__` property: the instance dict or a slot (read
+    by the C descriptors), or (for a class or module) its own dict; else
+    NOT_EVALUATED."""
     try:
         tp = type(obj)
-        for klass in tp.__mro__:
-            cd = klass.__dict__
+        mro = _mro_of(tp)
+        for klass in mro:
+            cd = _dict_of(klass)
             if name in cd:
                 attr = cd[name]
                 if type(attr) is types.MemberDescriptorType:  # __slots__
@@ -670,33 +674,40 @@ def static_attr(obj, name):
                         return attr.__get__(obj, tp)
                     except AttributeError:
                         return NOT_EVALUATED
-                if hasattr(type(attr), "__set__"):  # property or another data descriptor
+                if _find(_mro_of(type(attr)), "__set__")[0] is not None:  # property or another data descriptor
                     return NOT_EVALUATED
                 break
-        try:
-            d = object.__getattribute__(obj, "__dict__")
-        except Exception:
-            d = None
-        if d is not None and name in d:
-            return d[name]
-        if isinstance(obj, type):
-            for klass in obj.__mro__:
-                if name in klass.__dict__:
-                    return klass.__dict__[name]
+        d = _instance_dict(obj, mro)
+        if d is not None and dict.__contains__(d, name):
+            return dict.__getitem__(d, name)
+        if issubclass(tp, type):
+            for klass in _mro_of(obj):
+                cd = _dict_of(klass)
+                if name in cd:
+                    return cd[name]
     except Exception:
         pass
     return NOT_EVALUATED
+
+
+# Keys the tracer may look up in the script's dict: their hash and == are C
+# code. Any other key's __hash__/__eq__ would run again for the record
+# (CPython's test_dict counts them).
+_SAFE_KEYS = frozenset((str, int, float, bool, type(None), bytes, complex))
 
 
 def static_item(obj, key):
     """obj[key] for builtin dicts and lists (subclasses through the base
     methods: no __missing__, no overridden __getitem__); else NOT_EVALUATED."""
     try:
-        if isinstance(obj, dict):
+        tp = type(obj)
+        if issubclass(tp, dict):  # not isinstance: that may ask obj.__class__
+            if type(key) not in _SAFE_KEYS:
+                return NOT_EVALUATED
             if dict.__contains__(obj, key):
                 return dict.__getitem__(obj, key)
             return NOT_EVALUATED
-        if isinstance(obj, list) and type(key) is int:
+        if issubclass(tp, list) and type(key) is int:
             return list.__getitem__(obj, key)
     except Exception:
         pass

@@ -78,7 +78,9 @@ class ReprUnitTests(unittest.TestCase):
             def __repr__(self):
                 return 42
 
-        r = self.r
+        # not asked at all by default (test_safe_values); here they are allowed
+        prefix = "test_values.ReprUnitTests.test_broken_and_slow_reprs.<locals>."
+        self.r = r = Reprs(allow=[prefix + c.__name__ for c in (Broken, Slow, Huge, NotStr)])
         self.assertEqual(r(Broken()), "<repr failed: KeyError>")
         self.assertEqual(r([Broken()]), "[<repr failed: KeyError>]")
         self.assertEqual(r(NotStr()), "<repr failed: TypeError>")
@@ -93,7 +95,10 @@ class ReprUnitTests(unittest.TestCase):
             def __str__(self):
                 raise ValueError
 
-        self.assertEqual(self.r.exc_message(BadStr()), "<str failed: ValueError>")
+        # the script's __str__ is not called: the arguments stand for it
+        self.assertEqual(self.r.exc_message(BadStr()), "")
+        self.assertEqual(self.r.exc_message(BadStr("a", 2)), "('a', 2)")
+        self.assertEqual(self.r.exc_message(KeyError("k")), "'k'")
         self.assertEqual(self.r.exc_message(ValueError("x" * 500))[-1], "\u2026")
 
 
@@ -121,13 +126,12 @@ class ValuesInTrialTests(TracerTestCase):
         """
         plain, traced = self.run_both({"main.py": main})
         self.assertEqual(plain.stdout, b"repr asked 0 time(s)\n")
-        # the slow repr is asked once for the argument (then the type is opaque)
-        self.assertEqual(traced.stdout, b"repr asked 1 time(s)\n")
+        # the script's reprs are never asked (test_safe_values has the opt-in)
+        self.assertEqual(traced.stdout, b"repr asked 0 time(s)\n")
         events = traced.events()
         args = [c["args"][0][1] for c in by_type(events, "call") if c["args"]]
-        self.assertEqual(args[0], "<repr failed: RuntimeError>")
-        self.assertEqual(args[1], "Slow()")
-        self.assertEqual(args[2:6], ["<__main__.Slow object>"] * 4)
+        self.assertEqual(args[0], "<__main__.Broken object>")
+        self.assertEqual(args[1:6], ["<__main__.Slow object>"] * 5)
         self.assertEqual(args[6], "[0, 1, 2, \u2026, 998, 999] (len=1000)")
         self.assertEqual(len(args[7]), 200)
         for e in events:
