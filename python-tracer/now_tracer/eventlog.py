@@ -44,6 +44,19 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
+def _expected_parent() -> int:
+    """The pid of the process that started the tracer. The server names itself in
+    NOW_TRACER_PARENT: a parent that died before this line ran (a daemon killed while a
+    loaded machine was still starting Python) would otherwise be missed, getppid()
+    already naming init. The variable is removed before the script can see it."""
+    named = os.environ.pop("NOW_TRACER_PARENT", "")
+    try:
+        pid = int(named)
+    except ValueError:
+        pid = 0
+    return pid if pid > 0 else os.getppid()
+
+
 class EventLog:
     def __init__(self, path) -> None:
         """path None: a log that writes nothing (it could not be created)."""
@@ -62,7 +75,7 @@ class EventLog:
         # Called once, with the reason, when recording must stop (set by the trial).
         self.on_stop = None
         self.clock = lambda: 0.0  # seconds since t0 (the recorder's clock, set by the trial)
-        self._ppid = os.getppid()
+        self._ppid = _expected_parent()
         # Off once the last events are made: a parent dying then loses nothing.
         self.watch_parent = True
         self._cut = False  # a partial line could not be cut off: `incomplete` starts on a new line

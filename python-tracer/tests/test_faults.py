@@ -573,6 +573,30 @@ class ParentDeathTests(TracerTestCase):
         self.assertNotIn("end", kinds)
         return events
 
+    def test_parent_named_by_the_server_already_dead(self):
+        # A parent that died before the tracer started: getppid() names init from the
+        # first line on, so only the pid the server passes tells the tracer it is orphaned.
+        folder = self.project({"main.py": """
+            import os, sys
+            def f(i):
+                return i + 1
+            n = 0
+            for _ in range(300000):
+                n = f(n)
+            print("NOW_TRACER_PARENT" in os.environ, n)
+            """})
+        os.makedirs(os.path.join(folder, ".git"))
+        log = os.path.join(self.tmp, "events.jsonl")
+        dead = subprocess.Popen([PYTHON, "-c", "pass"])
+        dead.wait()
+        r = subprocess.run(
+            [PYTHON, TRACER, "--root", folder, "--log", log, "--calls-keep", "0", "main.py"],
+            cwd=folder, stdout=subprocess.PIPE, env=clean_env({"NOW_TRACER_PARENT": str(dead.pid)}), timeout=60,
+        )
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, b"False 300000\n", "the script runs on and never sees the variable")
+        self.check_log(log, dead.pid)
+
     def test_call_heavy_script_goes_on_untraced(self):
         pid, log, marker, killed = self.start(
             """

@@ -197,7 +197,10 @@ function supervise(
     stdio = ["ignore", fds[0], fds[1]];
   }
   let cancelled = false;
-  const child: ChildProcess = spawn(python, args, { cwd: req.cwd, env: req.env, stdio });
+  // The tracer stops recording when this process dies; naming it spares the tracer a
+  // guess when we die before it starts (see python-tracer's eventlog.py).
+  const env = { ...req.env, NOW_TRACER_PARENT: String(process.pid) };
+  const child: ChildProcess = spawn(python, args, { cwd: req.cwd, env, stdio });
   for (const fd of fds) fs.closeSync(fd);
   // Before anything else: a command recovering this trial must see the tracer alive even
   // if we die before its log's header is ingested (the log's header has it too).
