@@ -101,6 +101,20 @@ def type_name(tp: type) -> str:
     return mod + "." + qual
 
 
+def _plain(value, depth: int) -> bool:
+    """A built-in scalar, or a tuple of them (SyntaxError's `(msg, (file, line,
+    col, text, …))`): what a C `__str__` formats without reaching the script's code."""
+    tp = type(value)
+    if tp in _SCALARS:
+        return True
+    if tp is tuple and depth < 2:
+        for item in value:
+            if not _plain(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 class Reprs:
     """Renders values without running the script's code: built-in types by the
     tracer itself, the script's objects from their fields (see `_render`).
@@ -167,7 +181,7 @@ class Reprs:
             klass, _ = _find(_mro_of(tp), "__str__")
             if klass is not None and _is_c(klass):
                 for a in args:
-                    if type(a) not in _SCALARS:
+                    if not _plain(a, 0):
                         break
                 else:
                     text = str(exc)

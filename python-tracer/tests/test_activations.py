@@ -110,9 +110,9 @@ class ActivationTests(TracerTestCase):
                     Shape.Inner() -> None
                   deco.<locals>.wrapper(args=(1,), kwargs={}) -> 2
                     decorated(x=1) -> 2
-                  Shape.unit(cls=<class '__main__.Shape'>) -> Shape(1)
-                    Shape.__init__(self=<repr failed: AttributeError>, n=1) -> None
-                  Shape.area(self=Shape(1)) -> 1
+                  Shape.unit(cls=<class '__main__.Shape'>) -> <__main__.Shape object n=1>
+                    Shape.__init__(self=<__main__.Shape object>, n=1) -> None
+                  Shape.area(self=<__main__.Shape object n=1>) -> 1
                   Shape.kind() -> 'shape'
                   Shape.Inner.method(self=<__main__.Shape.Inner object>, flag=False) -> 0
                   outer(a=1) -> 3
@@ -392,7 +392,7 @@ class ActivationTests(TracerTestCase):
                   Worker() -> None
                   spawn() -> None
                     work(i=1) -> 2
-                  Worker.run(self=Worker) -> None
+                  Worker.run(self=<__main__.Worker object name='Thread-2'>) -> None
                     work(i=2) -> 3
                 """
             ),

@@ -171,7 +171,7 @@ CASES = {
         expected="""
             <module>#1
               L1 Box = <class '__main__.Box'> (class)  calls: Box#2
-              L11 b = <__main__.Box object> (assign)  <- Box@1  calls: Box.__init__#3
+              L11 b = <__main__.Box object w=3> (assign)  <- Box@1  calls: Box.__init__#3
               L12 b.w = 4 (assign)  <- b@11
               L13 b.double = <not evaluated> (assign)  <- b.w@12  calls: Box.double#4
               L14 d = {} (assign)
@@ -193,7 +193,7 @@ CASES = {
               L3 self.w = 3 (assign)  <- self@2, w@2
               L3 return None
             Box.double#4
-              L8 self = <__main__.Box object> (param)  <- b.w@12
+              L8 self = <__main__.Box object w=4> (param)  <- b.w@12
               L8 v = 10 (param)  <- b.w@12
               L9 self.w = 5 (assign)  <- self@8, v@8
               L9 return None

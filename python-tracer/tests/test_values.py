@@ -100,6 +100,16 @@ class ReprUnitTests(unittest.TestCase):
         self.assertEqual(self.r.exc_message(BadStr("a", 2)), "('a', 2)")
         self.assertEqual(self.r.exc_message(KeyError("k")), "'k'")
         self.assertEqual(self.r.exc_message(ValueError("x" * 500))[-1], "\u2026")
+        # A built-in __str__ over built-in scalars and tuples of them runs no script code:
+        # a SyntaxError reads as Python prints it.
+        try:
+            compile("x = (", "main.py", "exec")
+        except SyntaxError as e:
+            self.assertRegex(self.r.exc_message(e), r"^'\(' was never closed \(main\.py, line 1\)$|^unexpected EOF")
+        class Odd:
+            def __str__(self):
+                raise AssertionError("the script's __str__ ran")
+        self.assertEqual(self.r.exc_message(ValueError(("a", Odd()))), "('a', <test_values.ReprUnitTests.test_exception_messages.<locals>.Odd object>)")
 
 
 class ValuesInTrialTests(TracerTestCase):
