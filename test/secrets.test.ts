@@ -201,10 +201,9 @@ for (const interp of INTERPRETERS) {
   });
 }
 
-// The tracer scrubs argv in the event log (the header's argv says `--token=<redacted>`), but
-// `now run` stores the command line in the trial row itself (server/src/run/runTrial.ts,
-// `argv` and `command`) before the tracer starts: not yet scrubbed there.
-test("secrets: a secret on the command line is not stored", { todo: "runTrial.ts stores argv and command as given" }, () => {
+// The tracer scrubs argv in the event log (the header's argv says `--token=<redacted>`); the
+// trial row holds the script alone until that header fills argv and command in.
+test("secrets: a secret on the command line is not stored", () => {
   const dir = tempProject("nowls-secrets-argv-");
   try {
     writeFiles(dir, { "main.py": "import sys\nprint(len(sys.argv))\n" });

@@ -129,8 +129,11 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     recoverOrphanTrials(db, root);
     const uuid = randomUUID();
     const trialId = createTrial(db, {
-      uuid, script: scriptAbs, argv: [req.script, ...req.args],
-      command: ["now", "run", req.script, ...req.args].map(shellQuote).join(" "),
+      // The arguments may hold a secret (`--token=…`): only the tracer knows the rules that
+      // redact them, so the row holds the script alone until its log's header (argv
+      // redacted) fills them in; nothing unredacted is ever written to the store.
+      uuid, script: scriptAbs, argv: [req.script],
+      command: ["now", "run", req.script].map(shellQuote).join(" ") + (req.args.length ? " …" : ""),
       python, cwd: req.cwd, root, startedAt: Date.now() / 1000, runnerPid: process.pid, runnerHost: os.hostname(),
       granularity: fine ? "fine" : "coarse",
     });

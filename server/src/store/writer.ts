@@ -1,4 +1,5 @@
 import type * as ev from "../../../protocol/events";
+import { shellQuote } from "../format/text";
 import { storedPath } from "../paths";
 import type { DB } from "./database";
 
@@ -69,7 +70,8 @@ export class TrialWriter {
     this.s = {
       header: p(`UPDATE trial SET started_at = @t0, tracer_pid = @pid, tracer_version = @tracer,
                    core = @core, core_reason = @core_reason, event_version = @version,
-                   granularity = @granularity, script_hash = @script_hash, argv = @argv
+                   granularity = @granularity, script_hash = @script_hash, argv = @argv,
+                   command = @command
                  WHERE id = @trial`),
       deployment: p(`INSERT OR REPLACE INTO deployment VALUES
                        (@trial, @os_system, @os_release, @os_version, @os_name, @hostname, @machine,
@@ -222,6 +224,8 @@ export class TrialWriter {
         this.s.header.run({
           trial: id, t0: e.t0, pid: e.pid, tracer: e.tracer, core: e.core, core_reason: e.core_reason,
           version: e.version, granularity: e.granularity, script_hash: e.script_hash, argv: JSON.stringify(e.argv),
+          // The command line as the tracer saw it, secrets redacted (see runTrial).
+          command: ["now", "run", ...e.argv].map(shellQuote).join(" "),
         });
         break;
       case "deployment":
