@@ -196,8 +196,8 @@ class ModuleHashCache:
         # unique even for trials with the same pid (containers sharing a .now)
         tmp = "%s.%d.%s.tmp" % (self.path, os.getpid(), os.urandom(4).hex())
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError:
             return  # a read-only or odd .now: the next trial hashes again
         try:

@@ -31,9 +31,9 @@ export function writeBlob(root: string, bytes: Buffer): string {
   const hash = hashBytes(bytes);
   const target = blobPath(root, hash);
   if (fs.existsSync(target)) return hash;
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  fs.writeFileSync(tmp, bytes, { mode: 0o444 });
+  fs.writeFileSync(tmp, bytes, { mode: 0o400 });
   fs.renameSync(tmp, target);
   return hash;
 }

@@ -138,7 +138,7 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
       granularity: fine ? "fine" : "coarse",
     });
     try {
-      fs.mkdirSync(trialDir(root, uuid), { recursive: true });
+      fs.mkdirSync(trialDir(root, uuid), { recursive: true, mode: 0o700 });
     } catch (e) {
       // The row exists but no log can: it ends here, as a trial that never ran.
       const reason = unwritable(e)?.reason ?? (e as Error).message;
@@ -196,7 +196,7 @@ function supervise(
   const fds: number[] = [];
   if (req.stdio === "files") {
     const dir = trialDir(root, uuid);
-    fds.push(fs.openSync(path.join(dir, "stdout.txt"), "w"), fs.openSync(path.join(dir, "stderr.txt"), "w"));
+    fds.push(fs.openSync(path.join(dir, "stdout.txt"), "w", 0o600), fs.openSync(path.join(dir, "stderr.txt"), "w", 0o600));
     stdio = ["ignore", fds[0], fds[1]];
   }
   let cancelled = false;
