@@ -283,7 +283,8 @@ test(".now/config makes fine the project's default; --coarse overrides; a bad co
   for (const [config, message] of [
     ["{fine: yes}", /^now: .*config: not valid JSON/],
     [JSON.stringify({ fine: "yes" }), /^now: .*config: "fine" must be true or false\n$/],
-    [JSON.stringify({ speed: 11 }), /^now: .*config: unknown setting "speed" \(known: fine, loop_keep, calls_keep\)\n$/],
+    [JSON.stringify({ speed: 11 }), /^now: .*config: unknown setting "speed" \(known: fine, loop_keep, calls_keep, repr_types\)\n$/],
+    [JSON.stringify({ repr_types: "Money" }), /^now: .*config: "repr_types" must be a list of type names such as "mypkg.Money"\n$/],
     [JSON.stringify({ loop_keep: 0 }), /^now: .*config: "loop_keep" must be a whole number from 1 to 1000\n$/],
     [JSON.stringify({ calls_keep: -1 }), /^now: .*config: "calls_keep" must be a whole number, 0 \(record every activation\) or more\n$/],
     [JSON.stringify({ calls_keep: "many" }), /^now: .*config: "calls_keep" must be a whole number, 0 \(record every activation\) or more\n$/],
@@ -295,7 +296,16 @@ test(".now/config makes fine the project's default; --coarse overrides; a bad co
   }
   const r = now(["run", "--fine", "--coarse", "m.py"], { cwd: dir });
   assert.match(r.stderr, /^now: --fine and --coarse exclude each other\n$/);
-  assert.equal(json(now(["list", "--json"], { cwd: dir })).length, 2, "refused runs record nothing");
+  // repr_types: those types' own __repr__ may run; any other type's never does.
+  fs.writeFileSync(path.join(dir, "r.py"),
+    "class Money:\n    def __repr__(self):\n        return 'EUR 5'\nclass Other:\n    def __repr__(self):\n        raise SystemExit('ran')\n" +
+    "def pay(m, o):\n    return m\npay(Money(), Other())\n");
+  fs.writeFileSync(path.join(dir, ".now", "config"), JSON.stringify({ repr_types: ["__main__.Money"] }));
+  assert.equal(now(["run", "r.py"], { cwd: dir }).status, 0);
+  const pay = json(now(["show", "--json", "-a"], { cwd: dir })).activations.find((a: any) => a.qualname === "pay");
+  assert.equal(pay.return_value, "EUR 5");
+  assert.match(JSON.stringify(pay.args), /<__main__\.Other object>/);
+  assert.equal(json(now(["list", "--json"], { cwd: dir })).filter((t: any) => t.script === "m.py").length, 2, "refused runs record nothing");
 });
 
 test("now show -d: the definitions of the code a trial ran, with activation counts", () => {

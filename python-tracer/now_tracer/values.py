@@ -115,6 +115,18 @@ def _plain(value, depth: int) -> bool:
     return False
 
 
+def _allowed(tp: type, allow) -> bool:
+    """Whether the project allows this type's own `__repr__`: named as
+    `module.QualName` (`__main__.Money` for the script's own) or as shown (`Money`)."""
+    name = type_name(tp)
+    if name in allow:
+        return True
+    try:
+        return "%s.%s" % (_module_of(tp), _qualname_of(tp)) in allow
+    except Exception:
+        return False
+
+
 class Reprs:
     """Renders values without running the script's code: built-in types by the
     tracer itself, the script's objects from their fields (see `_render`).
@@ -237,8 +249,7 @@ class Reprs:
         if _has(mro, type):  # a class: type.__repr__ reads its own dict, never the metaclass's code
             return _type_repr(obj)
         klass, meth = _find(mro, "__repr__")
-        name = type_name(tp)
-        if name in self.allow:
+        if self.allow and _allowed(tp, self.allow):
             return self._generic(obj, tp)
         # a slot wrapper is C code (also in the heap types C extensions make,
         # like 3.12's _io); a function is Python's

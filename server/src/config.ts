@@ -14,9 +14,14 @@ export interface ProjectConfig {
   loop_keep: number;
   /** Coarse mode: activations recorded per function, the rest counted (`--calls-keep`; 0: all). */
   calls_keep: number;
+  /**
+   * Types (`module.QualName`) whose own `__repr__` the tracer may call; by default it
+   * never runs the script's code to describe a value.
+   */
+  repr_types: string[];
 }
 
-export const DEFAULT_CONFIG: ProjectConfig = { fine: false, loop_keep: 3, calls_keep: 1000 };
+export const DEFAULT_CONFIG: ProjectConfig = { fine: false, loop_keep: 3, calls_keep: 1000, repr_types: [] };
 
 export function readConfig(root: string): ProjectConfig {
   const file = path.join(nowDir(root), "config");
@@ -37,6 +42,10 @@ export function readConfig(root: string): ProjectConfig {
       cfg.loop_keep = checkLoopKeep(value, `${file}: "loop_keep"`);
     } else if (key === "calls_keep") {
       cfg.calls_keep = checkCallsKeep(value, `${file}: "calls_keep"`);
+    } else if (key === "repr_types") {
+      const ok = Array.isArray(value) && value.every((t) => typeof t === "string" && /^[A-Za-z_][\w.]*$/.test(t));
+      if (!ok) throw new NowError(`${file}: "repr_types" must be a list of type names such as "mypkg.Money"`);
+      cfg.repr_types = value as string[];
     } else {
       throw new NowError(`${file}: unknown setting "${key}" (known: ${Object.keys(DEFAULT_CONFIG).join(", ")})`);
     }

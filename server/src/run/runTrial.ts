@@ -154,6 +154,7 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     const log = eventLogPath(root, uuid);
     const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
     if (!req.redact) tracerArgs.push("--no-redact");
+    if (config.repr_types.length) tracerArgs.push("--repr-types", config.repr_types.join(","));
     if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
     else tracerArgs.push("--calls-keep", String(callsKeep));
     tracerArgs.push("--", req.script, ...req.args);
