@@ -75,38 +75,37 @@ TIMEOUT = {"untraced": 60, "traced": 240}
 # entry is the module's name in the output.
 MODULES = [
     # builtins, types and the object model
-    "test_bool", "test_int", "test_long", "test_float", "test_complex", "test_int_literal",
-    "test_pow", "test_unary", "test_binop", "test_compare", "test_richcmp", "test_bytes",
+    "test_bool", "test_int", "test_float", "test_complex-ComplexTest.test_truediv", "test_int_literal",
+    "test_pow", "test_unary", "test_binop", "test_compare", "test_richcmp", 
     "test_string_literals", "test_fstring", "test_format", "test_list", "test_tuple",
-    "test_dict", "test_dictviews", "test_set", "test_range", "test_slice", "test_enumerate",
-    "test_iter", "test_iterlen", "test_contains", "test_sort", "test_memoryview",
+    "test_dict", "test_dictviews", "test_range-RangeTest.test_range_iterators", "test_slice", "test_enumerate",
+    "test_iter", "test_iterlen", "test_contains", "test_sort-TestBase.testStressfully", "test_memoryview",
     "test_hash", "test_isinstance", "test_typechecks", "test_types", "test_class",
-    "test_descr", "test_property", "test_super", "test_funcattrs", "test_dynamic",
+    "test_descr-ClassPropertiesAndMethods.test_slots_trash,ClassPropertiesAndMethods.test_wrapper_segfault", "test_property", "test_super", "test_funcattrs", "test_dynamic",
     "test_decorators", "test_keywordonlyarg", "test_opcodes", "test_augassign",
     "test_unpack", "test_unpack_ex", "test_scope", "test_global", "test_grammar",
     "test_named_expressions", "test_patma", "test_listcomps", "test_setcomps",
     "test_dictcomps", "test_genexps", "test_generators", "test_yield_from",
     "test_coroutines", "test_with", "test_raise", "test_exceptions",
     "test_baseexception", "test_exception_variations", "test_exception_group",
-    "test_structseq", "test_print", "test_userdict", "test_userlist", "test_userstring",
-    "test_gc", "test_weakref", "test_weakset",
+    "test_structseq", "test_print", "test_userdict", "test_userlist", 
+    "test_gc", "test_weakset",
     # containers, iteration, functional tools
-    "test_collections", "test_defaultdict", "test_deque", "test_ordered_dict",
-    "test_heapq", "test_bisect", "test_array", "test_itertools", "test_functools",
+    "test_collections-TestCounter.test_multiset_operations_equivalent_to_set_operations", "test_defaultdict", "test_deque-TestBasic.test_index,TestBasic.test_long_steadystate_queue_popleft,TestBasic.test_long_steadystate_queue_popright", "test_ordered_dict",
+    "test_heapq-TestHeapC.test_push_pop,TestHeapPython.test_push_pop,TestHeapC.test_merge_stability,TestHeapPython.test_merge_stability", "test_bisect", "test_array", "test_itertools-RegressionTests.test_long_chain_of_empty_iterables,TestBasicOps.test_combinations_with_replacement,TestBasicOps.test_permutations", "test_functools",
     "test_operator", "test_contextlib", "test_contextlib_async", "test_abc",
     "test_copy", "test_copyreg", "test_dataclasses", "test_enum", "test_typing",
     # strings and text
     "test_string", "test_textwrap", "test_difflib", "test_re", "test_fnmatch",
-    "test_shlex", "test_stringprep", "test_unicodedata", "test_html", "test_keyword",
+    "test_shlex", "test_stringprep", "test_html", "test_keyword",
     "test_reprlib", "test_pprint", "test_base64", "test_binascii", "test_quopri",
     "test_csv", "test_json",
     # numbers
-    "test_math-MathTests.test_sumprod_stress", "test_cmath",
-    "test_statistics-TestKDE.test_kde_random", "test_fractions", "test_random",
-    "test_struct", "test_colorsys",
-    "test_decimal:CExplicitConstructionTest,CContextAPItests,CContextFlags,CContextInputValidation,CFormatTest,CArithmeticOperatorsTest,CUsabilityTest",
+    "test_math-MathTests.test_sumprod_stress,MathTests.testDist,MathTests.testFactorial,MathTests.testFsum", "test_cmath",
+    "test_fractions", "test_random",
+    "test_struct-StructTest.test_integers", "test_colorsys",
     # time, data, files
-    "test_strptime", "test_calendar", "test_pickle", "test_uuid", "test_zlib",
+    "test_strptime", "test_calendar", "test_uuid", "test_zlib",
     "test_hmac", "test_secrets", "test_tempfile", "test_posixpath", "test_genericpath",
     "test_ntpath", "test_glob", "test_filecmp", "test_linecache", "test_getopt",
     "test_codeop", "test_fileio", "test_memoryio", "test_bufio", "test_file",
@@ -115,10 +114,20 @@ MODULES = [
 
 # Left out, with the reason.
 LEFT_OUT = {
+    # Too slow traced in fine mode on 3.11 (seconds; untraced each is under 9 s):
+    "test_weakref": "too slow in fine mode (> 240 s)",
+    "test_pickle": "too slow in fine mode (> 240 s)",
+    "test_set": "too slow in fine mode (> 240 s: ~50 *_with_mutation tests of 2-8 s each)",
+    "test_statistics": "too slow in fine mode (174 s)",
+    "test_bytes": "too slow in fine mode (110 s: the count/find tests)",
+    "test_long": "too slow in fine mode (104 s: many loop-heavy tests)",
+    "test_unicodedata": "too slow in fine mode (105 s)",
+    "test_userstring": "too slow in fine mode (74 s)",
+    # Modules in MODULES with "-A.t": those tests left out, each over ~3 s in fine mode.
     "test_datetime": "too slow (16 s untraced on 3.11, 47 s on 3.13: every test twice, C and pure Python)",
     "test_queue": "too slow (8 s untraced: threads and timeouts)",
     "test_io": "too slow whole (~30 s), and its classes cannot run alone (load_tests injects the C or Python io); test_fileio, test_memoryio, test_bufio, test_file and test_univnewlines instead",
-    "test_decimal": "too slow whole (~10 s untraced): seven classes of its C half instead",
+    "test_decimal": "too slow (~10 s untraced, its C half alone 17 s in fine mode)",
     "test_os": "too slow (~15 s untraced), and much of it is process and terminal handling",
     "test_zipfile": "too slow (~20 s untraced)",
     "test_tokenize": "too slow (~10 s untraced: round-trips every file of the standard library)",
@@ -293,11 +302,13 @@ def main():
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("NOW_CPYTHON_JOBS", "3")))
     ap.add_argument("-k", dest="modules", action="append", help="run only this module (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="a line per run")
+    ap.add_argument("--dump", help="write the differing (interpreter, mode, module) and their changed tests to this JSON file")
     opts = ap.parse_args()
     ci = os.environ.get("CI") == "true"
     started = time.monotonic()
     modules = opts.modules or MODULES
     bad = []  # lines that make the run fail
+    dump = []
     lock = threading.Lock()
 
     interpreters = []
@@ -371,6 +382,8 @@ def main():
                               % (module, mode, EXPECTED_DIFFER[key]))
                     continue
                 module_ok = False
+                dump.append({"key": list(key), "untraced": base.show(), "traced": r.show(),
+                             "tests": ["%s: %s -> %s" % c[:3] for c in changed[:6]]})
                 tag = "expected today: %s" % EXPECTED_DIFFER[key] if key in EXPECTED_DIFFER else "DIFFERS"
                 if key not in EXPECTED_DIFFER:
                     bad.append("%s %s %s differs" % key)
@@ -395,6 +408,9 @@ def main():
         print("Python %s: %d modules same, %d differ (%d of them expected today); slowest runs: %s"
               % (name, same, differ, expected, ", ".join("%s %s %.1f s" % (m, mode, s) for s, m, mode in slowest)))
 
+    if opts.dump:
+        with open(opts.dump, "w") as f:
+            json.dump(dump, f, indent=1)
     total = time.monotonic() - started
     print("\ntest:cpython: %.0f s" % total)
     if bad:
