@@ -142,9 +142,100 @@ LEFT_OUT = {
 # Known differences today: (interpreter, mode, module) -> the cause. Printed, not failed;
 # each must still differ (one that matches fails the run: take it out of the table).
 EXPECTED_DIFFER = {
+    ('3.11', 'fine', 'test_dict'):
+        "test_container_iterator: 'Cycle was not collected' (f_locals snapshot (3.11) keeps objects alive past del/rebinding)",
+    ('3.11', 'fine', 'test_iter'):
+        'test_ref_counting_behavior: C.count 1 != 0 (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'coarse', 'test_descr'):
+        'test_module_subclasses: the tracer getattr()s a module subclass (__loader__, __spec__, __name__, __file__: user __getattribute__ runs); test_slots: gc object count differs (+3); DictProxyTests.test_iter_*: skipped because sys.gettrace() is set',
+    ('3.11', 'fine', 'test_descr'):
+        'as coarse, plus test_cycle_through_dict and test_remove_subclass (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_super'):
+        "test_various___class___pathologies: x.__class__ is the class, not 413 (reading f_locals on 3.11 writes the frame's locals dict back: the class body's __class__)",
+    ('3.11', 'fine', 'test_scope'):
+        'testCellLeak (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_patma'):
+        "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
+    ('3.11', 'coarse', 'test_genexps'):
+        'its doctests are not collected when sys.gettrace() is set (__test__ = {}): the settrace core is visible',
+    ('3.11', 'fine', 'test_genexps'):
+        'as coarse: doctests skipped when sys.gettrace() is set',
+    ('3.11', 'coarse', 'test_generators'):
+        'test_raise_and_yield_from: a SIGINT during a tracer callback raises KeyboardInterrupt there (not StopIteration)',
+    ('3.11', 'fine', 'test_generators'):
+        'test_raise_and_yield_from (SIGINT in a tracer callback); test_refcycle (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_coroutines'):
+        'test_for_6: sys.getrefcount(manager) 4 != 3 (a value kept by fine mode)',
+    ('3.11', 'coarse', 'test_exceptions'):
+        'testExceptionCleanupState, test_3114, test_memory_error_cleanup: an exception or its locals kept alive (f_locals snapshot / recorded raise)',
+    ('3.11', 'fine', 'test_exceptions'):
+        'as coarse, plus test_recursion_in_except_handler: RecursionError inside the tracer (less recursion headroom)',
+    ('3.11', 'coarse', 'test_gc'):
+        "test_collect_garbage, test_boom2, test_boom2_new, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts more objects (the tracer's own garbage / kept frames)",
+    ('3.11', 'fine', 'test_gc'):
+        "20 tests: gc.collect() counts differ (fine mode's values and snapshots)",
+    ('3.11', 'fine', 'test_deque'):
+        'test_container_iterator (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_ordered_dict'):
+        'test_reference_loop x4 (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_functools'):
+        'test_lru_cache_weakrefable (C and Py) (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'coarse', 'test_contextlib'):
+        'test_nokeepref (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_struct'):
+        'test__struct_reference_cycle_cleaned_up (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'fine', 'test_tempfile'):
+        'test_method_lookup: the file wrapper kept alive; test_del_on_collection: error (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+    ('3.11', 'coarse', 'test_bufio'):
+        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.11', 'fine', 'test_bufio'):
+        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.11', 'coarse', 'test_file'):
+        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.11', 'fine', 'test_file'):
+        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.11', 'coarse', 'test_univnewlines'):
+        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.11', 'fine', 'test_univnewlines'):
+        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'coarse', 'test_descr'):
+        'test_module_subclasses: the tracer getattr()s a module subclass (user __getattribute__ runs); test_slots: gc object count differs',
+    ('3.13', 'fine', 'test_descr'):
+        'as coarse',
+    ('3.13', 'coarse', 'test_generators'):
+        'test_raise_and_yield_from: a SIGINT during a tracer callback raises KeyboardInterrupt there',
+    ('3.13', 'fine', 'test_generators'):
+        'test_raise_and_yield_from (SIGINT in a tracer callback)',
+    ('3.13', 'fine', 'test_exceptions'):
+        'test_recursion_in_except_handler: RecursionError raised in core_sysmon.py py_unwind (less recursion headroom)',
+    ('3.13', 'coarse', 'test_gc'):
+        'test_collect_garbage, test_boom2, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts differ',
+    ('3.13', 'fine', 'test_gc'):
+        'as coarse, plus test_boom',
+    ('3.13', 'coarse', 'test_struct'):
+        "SEGFAULT (exit -11) in test_struct_subclass_instantiation: the tracer repr()s a Struct subclass's self before Struct.__init__ ran",
+    ('3.13', 'fine', 'test_struct'):
+        'SEGFAULT, as coarse',
+    ('3.13', 'coarse', 'test_bufio'):
+        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'fine', 'test_bufio'):
+        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'coarse', 'test_file'):
+        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'fine', 'test_file'):
+        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'coarse', 'test_univnewlines'):
+        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
+    ('3.13', 'fine', 'test_univnewlines'):
+        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
 }
 
 COUNT_KEYS = ("run", "failures", "errors", "skipped")
+
+
+def base_name(entry):
+    """'test_x', 'test_x:A,B', 'test_x-A.t' -> 'test_x' (EXPECTED_DIFFER's keys)."""
+    return re.split("[:-]", entry, 1)[0]
 
 
 def module_args(entry):
@@ -374,7 +465,7 @@ def main():
                 r = results[(name, module, mode)]
                 changed = changed_tests(base, r) if r.counts is not None else []
                 is_same = r.key() == base.key() and not changed
-                key = (name, mode, module)
+                key = (name, mode, base_name(module))
                 if is_same:
                     if key in EXPECTED_DIFFER:
                         bad.append("%s %s %s: matches now; take it out of EXPECTED_DIFFER" % key)
@@ -401,7 +492,7 @@ def main():
                 same += 1
             else:
                 differ += 1
-                expected += all((name, m, module) in EXPECTED_DIFFER
+                expected += all((name, m, base_name(module)) in EXPECTED_DIFFER
                                 for m in MODES if results[(name, module, m)].key() != base.key()
                                 or changed_tests(base, results[(name, module, m)]))
         slowest = sorted(((results[(name, m, mode)].seconds, m, mode) for m in modules for mode in ["untraced"] + list(MODES)), reverse=True)[:3]
