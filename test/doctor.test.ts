@@ -94,7 +94,8 @@ function makeWritable(dir: string): void {
 /** A trial left "running" by a `now run` that died: recovery would write to finish it. */
 function orphanTrial(dir: string, id: number): void {
   const db = new Database(dbFile(dir));
-  db.prepare("UPDATE trial SET status = 'running', runner_pid = 999999999, tracer_pid = NULL WHERE id = ?").run(id);
+  // A runner that died before its tracer's log had its end: finished_at still unset.
+  db.prepare("UPDATE trial SET status = 'running', runner_pid = 999999999, tracer_pid = NULL, finished_at = NULL WHERE id = ?").run(id);
   db.close();
 }
 

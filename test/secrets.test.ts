@@ -215,3 +215,11 @@ test("secrets: a secret on the command line is not stored", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("secrets: arguments that could hold one stay out of the trial row until the tracer's redacted argv arrives", async () => {
+  const { mayHoldSecret } = await import("../server/src/run/runTrial");
+  for (const arg of ["--token=abc", "--password", "postgres://u:p@h/db", "https://x/y?sig=1", "API_KEY=1", "stripe_sk", "me@host"]) {
+    assert.equal(mayHoldSecret(arg), true, arg);
+  }
+  for (const arg of ["2013", "data/rain.csv", "--fine", "kill-tracer-r1", "-n", "10"]) assert.equal(mayHoldSecret(arg), false, arg);
+});

@@ -128,12 +128,12 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     const callsKeep = req.callsKeep ?? config.calls_keep;
     recoverOrphanTrials(db, root);
     const uuid = randomUUID();
+    const shownArgs = req.args.some(mayHoldSecret) ? ["…"] : req.args;
     const trialId = createTrial(db, {
-      // The arguments may hold a secret (`--token=…`): only the tracer knows the rules that
-      // redact them, so the row holds the script alone until its log's header (argv
-      // redacted) fills them in; nothing unredacted is ever written to the store.
-      uuid, script: scriptAbs, argv: [req.script],
-      command: ["now", "run", req.script].map(shellQuote).join(" ") + (req.args.length ? " …" : ""),
+      // The tracer's header fills in argv with its secrets redacted; until then the row
+      // holds the arguments only when none could be one (see mayHoldSecret).
+      uuid, script: scriptAbs, argv: [req.script, ...shownArgs],
+      command: ["now", "run", req.script, ...shownArgs].map(shellQuote).join(" "),
       python, cwd: req.cwd, root, startedAt: Date.now() / 1000, runnerPid: process.pid, runnerHost: os.hostname(),
       granularity: fine ? "fine" : "coarse",
     });
@@ -163,6 +163,16 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
     db.close();
     throw unwritable(e) ?? e;
   }
+}
+
+/**
+ * Whether a command-line argument could carry a secret, by a rule broader than the
+ * tracer's (python-tracer/now_tracer/secrets.py decides what is redacted): an option or
+ * key named like a credential, or a URL with userinfo or a query. Such arguments are kept
+ * out of the trial row until the tracer's redacted argv replaces them.
+ */
+export function mayHoldSecret(arg: string): boolean {
+  return /pass|secret|token|key|cred|auth|jwt|dsn|webhook|session|cookie|private|sig|\bsk\b|_sk\b|@|:\/\/|[?&]\w+=/i.test(arg);
 }
 
 /** Errors that mean the store cannot be written (as opposed to bugs or bad input). */
