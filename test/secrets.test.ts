@@ -10,6 +10,7 @@ import fs from "fs";
 import path from "path";
 import { test } from "node:test";
 import { NOW, REPO, requireDebianRoot, tempProject, writeFiles } from "./helpers";
+import { mayHoldSecret } from "../server/src/run/runTrial";
 
 const PYTHON_313 = path.join(REPO, "scripts", "python3.13");
 
@@ -216,8 +217,7 @@ test("secrets: a secret on the command line is not stored", () => {
   }
 });
 
-test("secrets: arguments that could hold one stay out of the trial row until the tracer's redacted argv arrives", async () => {
-  const { mayHoldSecret } = await import("../server/src/run/runTrial");
+test("secrets: arguments that could hold one stay out of the trial row until the tracer's redacted argv arrives", () => {
   for (const arg of ["--token=abc", "--password", "postgres://u:p@h/db", "https://x/y?sig=1", "API_KEY=1", "stripe_sk", "me@host"]) {
     assert.equal(mayHoldSecret(arg), true, arg);
   }
