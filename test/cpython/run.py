@@ -450,6 +450,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    totals = [0, 0, 0]
     for name, cmd, core, test_dir in interpreters:
         same = differ = expected = 0
         print("\n== Python %s (%s core): %s" % (name, core, test_dir))
@@ -480,12 +481,19 @@ def main():
                     bad.append("%s %s %s differs" % key)
                 print("  %s [%s] %s\n      untraced: %s   traced: %s  (%.1f s vs %.1f s)"
                       % (module, mode, tag, base.show(), r.show(), base.seconds, r.seconds))
-                for tid, a, b, detail in changed[:12]:
+                # Every changed test (up to 12; 4 for a known difference), each error's
+                # last lines once (the same excerpt again is not repeated).
+                shown = 4 if key in EXPECTED_DIFFER else 12
+                seen = set()
+                for tid, a, b, detail in changed[:shown]:
                     print("      %s: %s -> %s" % (tid, a, b))
-                    if detail and b in ("FAIL", "ERROR", "absent"):
+                    last = detail.strip().splitlines()[-1:] if detail else []
+                    if detail and b in ("FAIL", "ERROR", "absent") and tuple(last) not in seen:
+                        seen.add(tuple(last))
                         print(indent(detail, "          | "))
-                if len(changed) > 12:
-                    print("      ... and %d more" % (len(changed) - 12))
+                if len(changed) > shown:
+                    print("      ... and %d more: %s" % (len(changed) - shown, ", ".join(
+                        c[0].rsplit(".", 1)[-1] for c in changed[shown:shown + 20])))
                 if r.counts is None or not changed:
                     print(indent(r.excerpt, "          | "))
             if module_ok:
@@ -495,15 +503,22 @@ def main():
                 expected += all((name, m, base_name(module)) in EXPECTED_DIFFER
                                 for m in MODES if results[(name, module, m)].key() != base.key()
                                 or changed_tests(base, results[(name, module, m)]))
-        slowest = sorted(((results[(name, m, mode)].seconds, m, mode) for m in modules for mode in ["untraced"] + list(MODES)), reverse=True)[:3]
-        print("Python %s: %d modules same, %d differ (%d of them expected today); slowest runs: %s"
-              % (name, same, differ, expected, ", ".join("%s %s %.1f s" % (m, mode, s) for s, m, mode in slowest)))
+        seconds = {mode: sum(results[(name, m, mode)].seconds for m in modules) for mode in ["untraced"] + list(MODES)}
+        slowest = sorted(((results[(name, m, mode)].seconds, base_name(m), mode) for m in modules for mode in MODES), reverse=True)[:3]
+        print("Python %s: %d modules same, %d differ (%d of them expected today)" % (name, same, differ, expected))
+        print("  run time, all modules: %s; slowest: %s"
+              % (", ".join("%s %.0f s" % kv for kv in seconds.items()),
+                 ", ".join("%s %s %.1f s" % (m, mode, s) for s, m, mode in slowest)))
+        totals[0] += same
+        totals[1] += differ
+        totals[2] += expected
 
     if opts.dump:
         with open(opts.dump, "w") as f:
             json.dump(dump, f, indent=1)
     total = time.monotonic() - started
-    print("\ntest:cpython: %.0f s" % total)
+    print("\n%d modules same, %d differ (%d of them expected today, in EXPECTED_DIFFER), on Python %s; %.0f s"
+          % (totals[0], totals[1], totals[2], " and ".join(i[0] for i in interpreters), total))
     if bad:
         print("FAILED:\n" + "\n".join("  " + b for b in bad))
         sys.exit(1)
