@@ -46,7 +46,7 @@ export function openDatabase(root: string, opts: { create: boolean; readonly?: b
   try {
     db.pragma("busy_timeout = 10000");
     if (!readonly) {
-      db.pragma("journal_mode = WAL");
+      walMode(db);
       db.pragma("synchronous = NORMAL");
       // A call-heavy trial inserts ~10^6 rows; a 64 MiB page cache keeps the B-tree's
       // working set in memory (the default 2 MiB makes inserts several times slower).
@@ -61,6 +61,25 @@ export function openDatabase(root: string, opts: { create: boolean; readonly?: b
     throw storeErrorOf(e, file) ?? new NowError(`cannot use the store ${file}: ${(e as Error).message}`);
   }
   return db;
+}
+
+/**
+ * Switches the store to WAL. Two processes creating a store at once can meet here: the
+ * switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its busy
+ * handler, to the one that would otherwise deadlock; that one waits a little and asks
+ * again (the other has switched the file by then, and the pragma only reads it).
+ */
+function walMode(db: DB): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (e) {
+      if (sqliteCode(e) !== "SQLITE_BUSY" || attempt >= 100) throw e;
+      Atomics.wait(pause, 0, 0, 20 + attempt * 5);
+    }
+  }
 }
 
 /** The database file the last openDatabase was about: what a later SqliteError is named after. */
