@@ -204,6 +204,18 @@ test("two `now run` at once in one project: both trials stored with distinct num
   assert.equal(integrity(dir), "ok");
 });
 
+test("four first runs at once create one store: every run recorded, none refused", async () => {
+  // They race to create the schema and to switch the new file to WAL (which SQLite may
+  // refuse at once, without its busy handler): 3 in 25 pairs once exited 2 on a loaded
+  // machine. A race, so this catches it often under load, not on every run.
+  for (let round = 0; round < 5; round++) {
+    const dir = project({ "a.py": "x = 1\n" });
+    const results = await Promise.all([1, 2, 3, 4].map((k) => exited(nowAsync(["run", "a.py", String(k)], { cwd: dir }))));
+    assert.deepEqual(results.map((r) => r.code), [0, 0, 0, 0], results.map((r) => r.stderr).join(""));
+    assert.deepEqual(json(now(["list", "--json"], { cwd: dir })).map((t: any) => t.id), [1, 2, 3, 4]);
+  }
+});
+
 test("now demo records two trials of the precipitation example", () => {
   const dir = path.join(tempProject(), "demo");
   const r = now(["demo", dir], { cwd: path.dirname(dir) });
