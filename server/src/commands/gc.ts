@@ -4,7 +4,7 @@ import { listBlobs } from "../content";
 import { NowError } from "../errors";
 import { nowDir } from "../paths";
 import { completeLength } from "../ingest/logReader";
-import { processAlive, removeIngestedLog } from "../run/recover";
+import { removeIngestedLog, trialProcessesAlive } from "../run/recover";
 import { referencedHashes, vacuum } from "../store/management";
 import { getTrialByUuid, runningTrials } from "../store/queries";
 import type { DB } from "../store/database";
@@ -22,7 +22,7 @@ export function gcCommand(opts: { cwd: string; json?: boolean; dryRun?: boolean 
     const dbFile = path.join(nowDir(root), "db.sqlite");
     const sizeBefore = fs.statSync(dbFile).size;
     const removed = db.transaction(() => {
-      const running = runningTrials(db).filter((t) => processAlive(t.runner_pid) || processAlive(t.tracer_pid));
+      const running = runningTrials(db).filter((t) => trialProcessesAlive(t, root));
       if (running.length) throw new NowError(`trial ${running[0].id} is running; run gc when it has ended`);
       const keep = referencedHashes(db);
       const unused = listBlobs(root).filter((b) => !keep.has(b.hash));

@@ -10,7 +10,7 @@ import {
 import { NowError } from "../errors";
 import { Ingester } from "../ingest/ingester";
 import { dbPath, eventLogPath } from "../paths";
-import { finishFromLog, processAlive, recoverOrphanTrials } from "../run/recover";
+import { finishFromLog, recoverOrphanTrials, trialProcessesAlive } from "../run/recover";
 import { startTrial, type RunningTrial } from "../run/runTrial";
 import { openDatabase, type DB } from "../store/database";
 import { getTrial, listTrials, type TrialRow } from "../store/queries";
@@ -280,7 +280,7 @@ export class Daemon {
         ingester.drain(250);
         // A `now run` killed before it could say `ended`: finish its trial as any command
         // would recover it, instead of following it forever.
-        if (++ticks % 10 === 0 && !processAlive(t.runner_pid) && !processAlive(getTrial(this.db, id)?.tracer_pid ?? null)) {
+        if (++ticks % 10 === 0 && !trialProcessesAlive(getTrial(this.db, id) ?? t, this.root)) {
           this.orphaned(id);
         }
       } catch (e) {

@@ -46,7 +46,7 @@ export function recoverOrphanTrials(db: DB, root: string): TrialRow[] {
   }
   for (const t of candidates) {
     if (t.runner_host !== os.hostname()) continue;
-    if (processAlive(t.runner_pid) || processAlive(t.tracer_pid ?? headerPid(eventLogPath(root, t.uuid)))) continue;
+    if (trialProcessesAlive(t, root)) continue;
     try {
       finishFromLog(db, t, root, { status: "interrupted", exitCode: null, signal: null });
       recovered.push(t);
@@ -55,6 +55,15 @@ export function recoverOrphanTrials(db: DB, root: string): TrialRow[] {
     }
   }
   return recovered;
+}
+
+/**
+ * Whether a running trial's runner or tracer (on this host) is still alive: until both
+ * are gone, nobody but them may finish it. The tracer's pid comes from the row, else
+ * from its log's header (a runner that died before storing it).
+ */
+export function trialProcessesAlive(t: { uuid: string; runner_pid: number | null; tracer_pid: number | null }, root: string): boolean {
+  return processAlive(t.runner_pid) || processAlive(t.tracer_pid ?? headerPid(eventLogPath(root, t.uuid)));
 }
 
 /**

@@ -6,7 +6,7 @@ import { listBlobs } from "../content";
 import { lockPath } from "../daemon/paths";
 import { isCorruption, NowError, ReadOnlyStoreError } from "../errors";
 import { dbPath, eventLogPath, nowDir } from "../paths";
-import { processAlive } from "../run/recover";
+import { processAlive, trialProcessesAlive } from "../run/recover";
 import { openReadOnlyFile, schemaSql, unwritablePart, type DB } from "./database";
 import { referencedHashes } from "./management";
 import { SCHEMA_VERSION } from "./migrations";
@@ -104,15 +104,15 @@ function eventLogFindings(db: DB, root: string): Finding[] {
 
 function eventLogFinding(db: DB, root: string, uuid: string): Finding {
   const size = fs.statSync(eventLogPath(root, uuid)).size;
-  let t: { id: number; status: string; ingested_bytes: number; runner_pid: number | null; tracer_pid: number | null } | undefined;
+  let t: { id: number; uuid: string; status: string; ingested_bytes: number; runner_pid: number | null; tracer_pid: number | null } | undefined;
   try {
-    t = db.prepare("SELECT id, status, ingested_bytes, runner_pid, tracer_pid FROM trial WHERE uuid = ?").get(uuid) as typeof t;
+    t = db.prepare("SELECT id, uuid, status, ingested_bytes, runner_pid, tracer_pid FROM trial WHERE uuid = ?").get(uuid) as typeof t;
   } catch (e) {
     return { severity: "problem", text: `event log trials/${uuid} (${size} bytes): its trial cannot be read (${(e as Error).message})` };
   }
   if (!t) return { severity: "problem", text: `event log trials/${uuid} (${size} bytes) belongs to no trial in the store` };
   const pending = Math.max(0, size - t.ingested_bytes);
-  if (t.status === "running" && (processAlive(t.runner_pid) || processAlive(t.tracer_pid))) {
+  if (t.status === "running" && trialProcessesAlive(t, root)) {
     return { severity: "ok", text: `trial ${t.id} is running (${pending} bytes of its log not ingested yet)` };
   }
   if (t.status === "running") {
@@ -223,7 +223,7 @@ export function salvageStore(root: string): SalvageReport {
     // Rows arrive table by table, children before parents, some parents lost for good:
     // references are settled once at the end (dropOrphans).
     dest.pragma("foreign_keys = OFF");
-    report = copyAll(file, dest);
+    report = copyAll(root, file, dest);
   } catch (e) {
     dest.close();
     fs.rmSync(tmp, { force: true });
@@ -246,7 +246,7 @@ function refuseWhileInUse(root: string): void {
   if (pid && processAlive(pid)) throw new NowError(`a daemon runs for ${root} (pid ${pid}); stop it first (\`now daemon stop\`)`);
 }
 
-function copyAll(file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
+function copyAll(root: string, file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
   let src: DB | null = null;
   let unreadable: string | null = null;
   try {
@@ -259,7 +259,7 @@ function copyAll(file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
     unreadable = (e as Error).message;
   }
   try {
-    refuseWhileTrialsRun(src);
+    refuseWhileTrialsRun(src, root);
     const trialIdsSeen = new Set<number>();
     const tables = tableNames(dest).map((t) => copyTable(src, dest, t, trialIdsSeen));
     const orphans = dropOrphans(dest);
@@ -274,14 +274,14 @@ function copyAll(file: string, dest: DB): Omit<SalvageReport, "damagedFile"> {
   }
 }
 
-function refuseWhileTrialsRun(src: DB | null): void {
-  let running: { id: number; runner_pid: number | null; tracer_pid: number | null }[] = [];
+function refuseWhileTrialsRun(src: DB | null, root: string): void {
+  let running: { id: number; uuid: string; runner_pid: number | null; tracer_pid: number | null }[] = [];
   try {
-    running = src ? src.prepare("SELECT id, runner_pid, tracer_pid FROM trial WHERE status = 'running'").all() as typeof running : [];
+    running = src ? src.prepare("SELECT id, uuid, runner_pid, tracer_pid FROM trial WHERE status = 'running'").all() as typeof running : [];
   } catch {
     return; // the trial table is damaged: nothing to ask it
   }
-  const live = running.find((t) => processAlive(t.runner_pid) || processAlive(t.tracer_pid));
+  const live = running.find((t) => trialProcessesAlive(t, root));
   if (live) throw new NowError(`trial ${live.id} is running; salvage when it has ended`);
 }
 
