@@ -9,7 +9,7 @@ import path from "path";
 import { before, test } from "node:test";
 import Database from "better-sqlite3";
 import { fsStoreErrorOf, storeErrorOf } from "../server/src/errors";
-import { integrity, json, NOW, now, PYTHON, tempProject, writeFiles } from "./helpers";
+import { integrity, json, NOW, now, PYTHON, tempProject, writeFiles, assertNobodyCanRunNow } from "./helpers";
 
 const SCRIPT = `import sys
 def square(x):
@@ -57,6 +57,7 @@ const NOBODY = 65534;
  * project is given to nobody and the command runs as nobody.
  */
 function nowAsUser(args: string[], cwd: string): SpawnSyncReturns<string> {
+  if (IS_ROOT) assertNobodyCanRunNow(NOBODY);
   return spawnSync(process.execPath, [NOW, ...args], {
     cwd, encoding: "utf8", env: { ...process.env, NOW_PYTHON: PYTHON },
     ...(IS_ROOT ? { uid: NOBODY, gid: NOBODY } : {}),

@@ -124,3 +124,19 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+let nobodyProblem: string | null | undefined;
+/**
+ * The permission tests run `now` as uid 65534 when the suite runs as root (root ignores
+ * permissions); that user must be able to read the checkout. Fails with the reason when
+ * it cannot (a checkout inside a private folder), instead of a bare MODULE_NOT_FOUND.
+ */
+export function assertNobodyCanRunNow(uid: number): void {
+  if (nobodyProblem === undefined) {
+    const r = spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(NOW)}, require("fs").constants.R_OK)`],
+      { uid, gid: uid, encoding: "utf8" });
+    nobodyProblem = r.status === 0 ? null
+      : `the permission tests run now as uid ${uid}, who cannot read ${NOW} (is the checkout inside a private folder?)`;
+  }
+  if (nobodyProblem) assert.fail(nobodyProblem);
+}

@@ -10,7 +10,7 @@ import os from "os";
 import path from "path";
 import { test } from "node:test";
 import { decodeStoredPath, displayPath, encodeStoredPath, fsBytes, fsName } from "../server/src/paths";
-import { matchesExpected, normalize, NOW, PYTHON, REPO, requireTool, rng } from "./helpers";
+import { matchesExpected, normalize, NOW, PYTHON, REPO, requireTool, rng, assertNobodyCanRunNow } from "./helpers";
 
 const FIXTURES = path.join(REPO, "test", "fixtures", "restore");
 const NOBODY = 65534;
@@ -81,6 +81,7 @@ function trialIds(p: Project): number[] {
 type Runner = (args: string[], p: Project) => ReturnType<typeof spawnSync>;
 const asThisUser: Runner = (args, p) => spawnSync(process.execPath, [NOW, "restore", ...args], { cwd: p.dir, env: p.env, encoding: "utf8" });
 const asNobody: Runner = (args, p) => {
+  assertNobodyCanRunNow(NOBODY);
   spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, p.dir]);
   return spawnSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, NOW, "restore", ...args],
     { cwd: p.dir, env: p.env, encoding: "utf8" });
