@@ -150,6 +150,12 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.match(prec.tooltip, /^prec_a = \[176\.4, 130\.0, 225\.6, …, 86\.1, 154\.9\] \(len=12\)\n\(trial 3\)$/);
       const loop = hints.find((h) => h.position.line === lines.findIndex((l) => l.startsWith("for month, a, b")));
       assert.match(loop.tooltip, /month = 'Dec' \(last of 12 values\)/);
+      // Once per assignment: `parser = …` has its hint, the lines that only call its methods none.
+      const parserLine = lines.findIndex((l) => l.startsWith("parser = "));
+      assert.match(hints.find((h) => h.position.line === parserLine)?.label ?? "", /^ parser = /);
+      const uses = lines.flatMap((l, i) => (l.startsWith("parser.add_argument") ? [i] : []));
+      assert.equal(uses.length, 3);
+      assert.deepEqual(hints.filter((h) => uses.includes(h.position.line)).map((h) => h.label), []);
       await conn.sendNotification("workspace/didChangeConfiguration", { settings: { nowls: { inlayHints: false } } });
       assert.deepEqual(await ask(), []);
     });
