@@ -100,6 +100,15 @@ see README.md."
               :add-on? t
               :priority -2
               :server-id 'nowls
+              ;; lsp-mode's code-action menu hands nowls's now.runTrial to this
+              ;; instead of the server: ask for the arguments first.
+              :action-handlers
+              (let ((h (make-hash-table :test 'equal)))
+                (puthash "now.runTrial"
+                         (lambda (command)
+                           (now--run-trial-command (now--server) (vconcat (now--get command :arguments))))
+                         h)
+                h)
               :notification-handlers
               (let ((h (make-hash-table :test 'equal)))
                 (puthash "now/trialFinished"
