@@ -20,8 +20,8 @@ const O_APPEND = 0o2000;
  *   next row. Not on TERM=dumb, which has neither inverse nor erase;
  * - a pipe or socket (and anything else): what went through cannot be read back, so
  *   nothing is added: a script that ended its output cleanly (nearly all) gets no blank
- *   line, one that left stderr unterminated gets nowls' line glued to it, as documented
- *   in the README.
+ *   line, one that left stderr unterminated gets nowls' line glued to it (a documented
+ *   limitation: docs/ARCHITECTURE.md, test/cli.test.ts).
  */
 export function writeOwnLine(line: string): void {
   process.stderr.write(lineStart() + line + "\n");
