@@ -4,8 +4,9 @@
 // settrace core) and on Python 3.13 of the Debian trixie root (scripts/python3.13: the
 // sys.monitoring core); stdout, stderr and the exit status of each traced run must equal
 // the untraced run's, byte for byte, once nowls' own last line is taken off stderr (that
-// line must be a whole line of its own at the very end). test/transparency/README.md says
-// how a case is written.
+// line must be a whole line of its own at the very end), and the trial must hold a record
+// (the interpreter's core, the script's module activation): a run that went untraced is
+// not "the same". test/transparency/README.md says how a case is written.
 //
 // Differences that are known today are in KNOWN, with their cause: printed, not failed;
 // and a listed run that now matches fails the suite until it is taken out, so the table
@@ -20,6 +21,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { NOW, PYTHON, REPO } from "./helpers";
 
 const CASES_DIR = path.join(REPO, "test", "transparency", "cases");
@@ -54,7 +56,7 @@ const KNOWN: Record<string, string> = {
   "module_getattribute * *":
     "the tracer getattr()s an imported module (__loader__, __spec__; in fine mode more): the module class's own __getattribute__ runs",
   "nohup_sighup * *":
-    "SIGHUP ignored by nohup is not inherited (node resets it to SIG_DFL and the tracer's python gets that): SIGHUP kills the script, exit 129",
+    "SIGHUP ignored by nohup is not inherited (node resets it to SIG_DFL and the tracer's python gets that): SIGHUP kills the script, exit 129; its record then has no activation at all (the events still buffered are lost)",
   "open_on_class * *":
     "files.py replaces io.open/builtins.open by a Python function, which binds as a method on a class: self.open(path, 'w') passes self (TypeError)",
   "print_stack * *":
@@ -66,7 +68,7 @@ const KNOWN: Record<string, string> = {
   "recursion_uncaught * *":
     "the RecursionError is raised again in the tracer: a chained \"During handling of the above exception\" header, tracer frames, 7-11 fewer repeated lines",
   "replaced_builtins * *":
-    "the tracer calls the script's builtins.isinstance (~1350 calls instead of 3) and builtins.len (its lru_cache's statistics change)",
+    "the tracer calls the script's builtins.isinstance (~1350 calls instead of 3) and builtins.len (its lru_cache's statistics change); the record is lost: 0 activations, \"the event log ends before the script did\"",
   "sigint_busy 3.11 *":
     "a SIGINT from outside lands in a tracer callback (core_settrace.py in the KeyboardInterrupt's traceback); on 3.11 tracing then stops for the rest of the run",
   "sigint_busy 3.13 fine":
@@ -76,7 +78,7 @@ const KNOWN: Record<string, string> = {
   "stdio_types * *":
     "sys.stdout and sys.stderr carry an instance attribute `write`, a Python function (output.py counts characters)",
   "struct_subclass 3.13 *":
-    "SEGFAULT (exit 139): the tracer reprs a struct.Struct subclass's self before Struct.__init__ ran (test_struct test_struct_subclass_instantiation)",
+    "SEGFAULT (exit 139): the tracer reprs a struct.Struct subclass's self before Struct.__init__ ran (test_struct test_struct_subclass_instantiation); no activation recorded",
   "weakref_finalise 3.11 coarse":
     "an argument rebound to None is freed when the function returns, not at once: the f_locals snapshot (3.11) read to record the arguments holds it",
   "weakref_finalise 3.11 fine":
@@ -254,6 +256,33 @@ function firstDifference(what: string, a: Buffer, b: Buffer, detail: Detail): st
   return lines.join("\n");
 }
 
+/**
+ * What is wrong with the record of the traced run just made in `dir` (null when nothing):
+ * a traced run that is the same as untraced only counts if it was traced — by the core
+ * the interpreter should get, with the script's module activation recorded.
+ */
+function recordProblem(dir: string, script: string, interp: Interpreter): string | null {
+  const want = Number(interp.label.split(".")[1]) >= 12 ? "sysmon" : "settrace";
+  let db: Database.Database;
+  try {
+    db = new Database(path.join(dir, ".now", "db.sqlite"), { readonly: true });
+  } catch (e) {
+    return `no store after the traced run (${(e as Error).message})`;
+  }
+  try {
+    const row = db.prepare(`SELECT t.core AS core,
+        (SELECT count(*) FROM activation a JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
+          WHERE a.trial_id = t.id AND c.kind = 'module' AND c.file = ?) AS modules
+      FROM trial t ORDER BY t.id DESC LIMIT 1`).get(script) as { core: string | null; modules: number } | undefined;
+    if (!row) return "no trial in the store after the traced run";
+    if (row.core !== want) return `the trial's core is ${row.core}, not ${want}`;
+    if (row.modules !== 1) return `the trial has ${row.modules} activations of ${script}'s module, not 1`;
+    return null;
+  } finally {
+    db.close();
+  }
+}
+
 /** The differences of a traced run from the untraced one, as lines for a reader; [] when the same. */
 function compare(base: Outcome, traced: Outcome, detail: Detail): string[] {
   const out: string[] = [];
@@ -344,7 +373,10 @@ test("transparency: traced scripts behave as untraced (issue 15)", { timeout: 15
       for (const mode of TRACED) {
         const traced = await runOnce(c, interp, mode, dir, io);
         const detail = verbose ? "whole" : knownReason(c.name, interp.label, mode) !== undefined ? "short" : "full";
-        results.push({ c, interp, mode, diff: compare(base, traced, detail) });
+        const diff = compare(base, traced, detail);
+        const record = recordProblem(dir, `${c.name}.py`, interp);
+        if (record) diff.push(`      record: ${record}`);
+        results.push({ c, interp, mode, diff });
       }
     });
   } finally {
