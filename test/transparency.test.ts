@@ -95,14 +95,17 @@ interface Case {
   send: { signal: NodeJS.Signals; marker: string } | null;
   wrapper: string[];
   needs: string[];
+  /** stderr into stdout's file (`> out 2>&1`: one file, one offset). */
+  merged: boolean;
 }
 
 /**
  * A case's `# run:` header lines: `args [JSON list]`, `stdin "JSON string"`, `env NAME=value`,
- * `send SIGNAL after "marker"`, `under COMMAND…` (a wrapper such as nohup), `needs module`.
+ * `send SIGNAL after "marker"`, `under COMMAND…` (a wrapper such as nohup), `needs module`,
+ * `stderr to stdout`.
  */
 function parseCase(file: string): Case {
-  const c: Case = { name: path.basename(file, ".py"), file, args: [], stdin: null, env: {}, send: null, wrapper: [], needs: [] };
+  const c: Case = { name: path.basename(file, ".py"), file, args: [], stdin: null, env: {}, send: null, wrapper: [], needs: [], merged: false };
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
     const m = /^# run: (\w+) (.*)$/.exec(line);
     if (!m) continue;
@@ -118,6 +121,7 @@ function parseCase(file: string): Case {
       c.send = { signal: s[1] as NodeJS.Signals, marker: JSON.parse(s[2]) };
     } else if (key === "under") c.wrapper = rest.split(/\s+/);
     else if (key === "needs") c.needs.push(rest.trim());
+    else if (key === "stderr" && rest.trim() === "to stdout") c.merged = true;
     else throw new Error(`${file}: unknown header key ${key}`);
   }
   return c;
@@ -163,11 +167,13 @@ function runOnce(c: Case, interp: Interpreter, mode: Mode, dir: string, io: stri
   // what is tested, and the outputs are compared whole.
   const out = `${io}.${mode}.out`;
   const err = `${io}.${mode}.err`;
-  const fds = [c.stdin === null ? "ignore" : fs.openSync(`${io}.in`, "r"), fs.openSync(out, "w"), fs.openSync(err, "w")] as const;
+  const outFd = fs.openSync(out, "w");
+  const errFd = fs.openSync(err, "w");
+  const fds = [c.stdin === null ? "ignore" : fs.openSync(`${io}.in`, "r"), outFd, c.merged ? outFd : errFd] as const;
   return new Promise((resolve) => {
     // A session of its own, so that a signal goes to the whole group, as Ctrl-C does.
     const child = spawn(argv[0], argv.slice(1), { cwd: dir, env: { ...baseEnv(interp), ...c.env }, stdio: [...fds], detached: true });
-    for (const fd of fds) if (typeof fd === "number") fs.closeSync(fd);
+    for (const fd of new Set([...fds, errFd])) if (typeof fd === "number") fs.closeSync(fd);
     let timedOut = false;
     let sent = 0;
     const poll = c.send && setInterval(() => {
@@ -284,14 +290,17 @@ function recordProblem(dir: string, script: string, interp: Interpreter): string
 }
 
 /** The differences of a traced run from the untraced one, as lines for a reader; [] when the same. */
-function compare(base: Outcome, traced: Outcome, detail: Detail): string[] {
+function compare(base: Outcome, traced: Outcome, detail: Detail, merged: boolean): string[] {
   const out: string[] = [];
   if (traced.timedOut) out.push(`      timed out (${TIMEOUT_MS / 1000} s) and was killed`);
   if (base.timedOut) out.push(`      the untraced run timed out (${TIMEOUT_MS / 1000} s)`);
-  if (!base.stdout.equals(traced.stdout)) out.push(firstDifference("stdout", base.stdout, traced.stdout, detail));
-  const err = withoutOwnLine(traced.stderr, base.stderr);
-  if ("problem" in err) out.push(`      stderr: ${err.problem}`);
-  else if (!base.stderr.equals(err.rest)) out.push(firstDifference("stderr", base.stderr, err.rest, detail));
+  // nowls' line ends the file stderr goes to: stdout's, when they are one.
+  const ownFile = merged ? "stdout and stderr (one file)" : "stderr";
+  const [ownBase, ownTraced] = merged ? [base.stdout, traced.stdout] : [base.stderr, traced.stderr];
+  if (!merged && !base.stdout.equals(traced.stdout)) out.push(firstDifference("stdout", base.stdout, traced.stdout, detail));
+  const own = withoutOwnLine(ownTraced, ownBase);
+  if ("problem" in own) out.push(`      ${ownFile}: ${own.problem}`);
+  else if (!ownBase.equals(own.rest)) out.push(firstDifference(ownFile, ownBase, own.rest, detail));
   if (base.status !== traced.status) out.push(`      ${base.status} untraced, ${traced.status} traced`);
   return out;
 }
@@ -373,7 +382,7 @@ test("transparency: traced scripts behave as untraced (issue 15)", { timeout: 15
       for (const mode of TRACED) {
         const traced = await runOnce(c, interp, mode, dir, io);
         const detail = verbose ? "whole" : knownReason(c.name, interp.label, mode) !== undefined ? "short" : "full";
-        const diff = compare(base, traced, detail);
+        const diff = compare(base, traced, detail, c.merged);
         const record = recordProblem(dir, `${c.name}.py`, interp);
         if (record) diff.push(`      record: ${record}`);
         results.push({ c, interp, mode, diff });
