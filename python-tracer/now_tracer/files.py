@@ -1,7 +1,7 @@
 """Recording the files the script opens through `open`, `io.open` and pathlib.
 
-`builtins.open` and `io.open` are replaced by a wrapper that hashes the file
-*before* calling the real open (mode "w" truncates it), emits `open`, and
+`builtins.open` and `io.open` are replaced by a callable object (`_Open`, not
+a function: see there) that hashes the file *before* calling the real open (mode "w" truncates it), emits `open`, and
 hooks the close. The file object itself is returned untouched — no proxy — so
 `isinstance(f, io.TextIOWrapper)`, `type(f)`, C-level fast paths and every
 attribute keep working.
@@ -50,6 +50,54 @@ REAL_OPEN = builtins.open
 REAL_IO_OPEN = io.open
 
 _getframe = sys._getframe
+_fspath = os.fspath
+_fsdecode = os.fsdecode
+_ALL = slice(None)
+# io.open's parameters: a call naming another fails in the real open's argument
+# parsing, before it would call the file's __fspath__, so the hook does not either
+_OPEN_KEYWORDS = frozenset(("file", "mode", "buffering", "encoding", "errors", "newline", "closefd", "opener"))
+
+
+_mro_of = type.__dict__["__mro__"].__get__
+_dict_of = type.__dict__["__dict__"].__get__
+
+
+def _defines(tp, name) -> bool:
+    """Whether class `tp` has attribute `name`, read from the classes' own
+    namespaces: hasattr would run a metaclass's __getattribute__."""
+    for klass in _mro_of(tp):
+        if name in _dict_of(klass):
+            return True
+    return False
+
+
+# io.open's parameters after `file`, and the types its argument parsing takes
+# without calling the script's code (__index__, __bool__) or failing
+_PARAMS = (("mode", str), ("buffering", int), ("encoding", (str, type(None))), ("errors", (str, type(None))),
+           ("newline", (str, type(None))), ("closefd", int), ("opener", object))
+
+
+def _parsed_alike(args, kwargs) -> bool:
+    for i, (name, kinds) in enumerate(_PARAMS):
+        if i + 1 < len(args):
+            value = args[i + 1]
+        elif name in kwargs:
+            value = kwargs[name]
+        else:
+            continue
+        if not issubclass(type(value), kinds):
+            return False
+    return True
+
+
+def _exact_str(s):
+    """`s` as an exact str (a subclass copied: its methods are the script's), or None."""
+    tp = type(s)
+    if tp is str:
+        return s
+    if issubclass(tp, str):
+        return str.__getitem__(s, _ALL)
+    return None
 
 
 class FileTracker:
@@ -79,6 +127,9 @@ class FileTracker:
                 self._patch(acc, "open", staticmethod(io_wrapper))
         self._patch(builtins, "open", builtin_wrapper)
         self._patch(io, "open", io_wrapper)
+        # Not `_io.open`, where 3.12+'s builtin says it lives (its __module__):
+        # the import system opens every .pyc through it (io.open_code). So on
+        # 3.12+ pickle refuses the hook ("not the same object as _io.open").
         self.recording = True
 
     @staticmethod
@@ -86,43 +137,14 @@ class FileTracker:
         setattr(owner, name, value)
 
     def _wrap(self, real):
-        tracker = self
-
-        def open(file, *args, **kwargs):
-            info = None
-            if tracker.recording and not isinstance(file, int):
-                try:
-                    info = tracker._before(file, args, kwargs, _getframe(1))
-                except Exception as e:
-                    tracker.recorder.warning("open: cannot record %r: %s" % (file, e))
-            try:
-                f = real(file, *args, **kwargs)
-            except BaseException as e:
-                hide(e)
-                raise
-            if info is not None:
-                try:
-                    tracker._after(f, info)
-                except Exception as e:
-                    tracker.recorder.warning("open: cannot track %r: %s" % (file, e))
-            return f
-
-        open.__doc__ = real.__doc__
-        open.__wrapped__ = real  # type: ignore[attr-defined]
-        return open
+        return _Open(self, real)
 
     # -- one access -----------------------------------------------------------------
-    def _before(self, file, args, kwargs, caller):
+    def _before(self, path, args, kwargs, caller):
+        """`path`: the file as an exact str (see _Open.__call__)."""
         mode = args[0] if args else kwargs.get("mode", "r")
-        if not isinstance(mode, str):
-            return None
-        try:
-            path = os.fspath(file)
-        except TypeError:
-            return None  # the real open will say why
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        if not isinstance(path, str):
+        mode = _exact_str(mode)
+        if mode is None:
             return None
         given = path
         path = os.path.abspath(path)
@@ -276,3 +298,95 @@ class FileTracker:
             except Exception as e:
                 self.recorder.warning("close of %s: %s" % (path, e))
         self.recording = False
+
+
+class _Open:
+    """What `io.open`/`builtins.open` become: an object, not a function, because
+    a function is a descriptor — a class body's `open = io.open` would make
+    `self.open(path)` pass `self` as the file (the builtin does not bind). It
+    looks like the builtin where a script can look (name, qualname, module,
+    doc, repr, signature, pickling) and passes every argument through, so that
+    wrong calls fail with the builtin's own message."""
+
+    def __init__(self, tracker, real) -> None:
+        d = self.__dict__
+        d["_tracker"] = tracker
+        d["_real"] = real
+        for name in ("__name__", "__qualname__", "__module__", "__doc__", "__self__", "__text_signature__"):
+            try:
+                d[name] = getattr(real, name)
+            except AttributeError:
+                pass
+
+    def __call__(*args, **kwargs):
+        # `self` taken from args: a keyword argument `self=` must reach the real
+        # open (and fail there, as untraced), not collide with ours
+        self = args[0]
+        args = args[1:]
+        tracker = self._tracker
+        real = self._real
+        info = None
+        if tracker.recording and bool(args) is not ("file" in kwargs) and len(args) <= 8 and _OPEN_KEYWORDS.issuperset(kwargs):
+            file = args[0] if args else kwargs["file"]
+            tp = type(file)
+            if tp is str or tp is bytes or issubclass(tp, (str, bytes)):
+                path = file
+            elif issubclass(tp, int) or not _defines(tp, "__fspath__") or not _parsed_alike(args, kwargs):
+                # a descriptor; not a path (the real open says so); or arguments
+                # the real open rejects, or converts by the script's code, before
+                # it would call __fspath__: not recorded, the order kept
+                path = None
+            else:
+                # An os.PathLike (a user class's __fspath__ is the script's code):
+                # converted here, once, in the real open's stead — which calls it
+                # at the same point (after parsing its arguments, before checking
+                # the mode) and keeps only its result (f.name, OSError.filename).
+                try:
+                    file = path = _fspath(file)
+                except BaseException as e:
+                    hide(e)
+                    raise
+                else:
+                    if args:
+                        args = (file,) + args[1:]
+                    else:
+                        kwargs["file"] = file
+            if path is not None and type(path) is not str:
+                # an exact copy: a str subclass's own methods (startswith…) are
+                # the script's, and abspath would call them
+                ptp = type(path)
+                if issubclass(ptp, str):
+                    path = str.__getitem__(path, _ALL)
+                elif issubclass(ptp, bytes):
+                    path = _fsdecode(bytes.__getitem__(path, _ALL))
+                else:
+                    path = None
+            if path is not None:
+                try:
+                    info = tracker._before(path, args[1:], kwargs, _getframe(1))
+                except Exception as e:
+                    tracker.recorder.warning("open: cannot record %r: %s" % (path, e))
+        try:
+            f = real(*args, **kwargs)
+        except BaseException as e:
+            hide(e)
+            raise
+        if info is not None:
+            try:
+                tracker._after(f, info)
+            except Exception as e:
+                tracker.recorder.warning("open: cannot track %r: %s" % (info[0], e))
+        return f
+
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+    def __reduce__(self):
+        # a builtin pickles (and copies) by name: `open`, looked up in `io`
+        return self._real.__reduce__()
+
+    @property
+    def __signature__(self):
+        # inspect asks for this first; inspect is already imported by whoever asks
+        inspect = sys.modules.get("inspect")
+        return inspect.signature(self._real) if inspect is not None else None
