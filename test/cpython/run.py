@@ -184,18 +184,6 @@ EXPECTED_DIFFER = {
         'test__struct_reference_cycle_cleaned_up (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_tempfile'):
         'test_method_lookup: the file wrapper kept alive; test_del_on_collection: error (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'coarse', 'test_bufio'):
-        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.11', 'fine', 'test_bufio'):
-        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.11', 'coarse', 'test_file'):
-        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.11', 'fine', 'test_file'):
-        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.11', 'coarse', 'test_univnewlines'):
-        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.11', 'fine', 'test_univnewlines'):
-        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
     ('3.11', 'coarse', 'test_os'):
         'UtimeTests.test_utime_fd: st_atime is now, not the time the test set: the file hook reads a file written by the script at close (to hash it), which updates its atime',
     ('3.11', 'fine', 'test_os'):
@@ -220,22 +208,6 @@ EXPECTED_DIFFER = {
         'test_collect_garbage, test_boom2, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts differ',
     ('3.13', 'fine', 'test_gc'):
         'as coarse, plus test_boom',
-    ('3.13', 'coarse', 'test_struct'):
-        "SEGFAULT (exit -11) in test_struct_subclass_instantiation: the tracer repr()s a Struct subclass's self before Struct.__init__ ran",
-    ('3.13', 'fine', 'test_struct'):
-        'SEGFAULT, as coarse',
-    ('3.13', 'coarse', 'test_bufio'):
-        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.13', 'fine', 'test_bufio'):
-        "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.13', 'coarse', 'test_file'):
-        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.13', 'fine', 'test_file'):
-        "16 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.13', 'coarse', 'test_univnewlines'):
-        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
-    ('3.13', 'fine', 'test_univnewlines'):
-        "17 C* tests: file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
 }
 
 COUNT_KEYS = ("run", "failures", "errors", "skipped")
