@@ -14,7 +14,7 @@ import re
 import stat
 import sys
 
-from now_tracer.contentstore import racily_clean
+from now_tracer.contentstore import open_quietly, racily_clean, restore_atime
 
 
 class ModuleInventory:
@@ -224,7 +224,8 @@ def read_all(path: str):
     """A file's bytes, or None if it cannot be read; os.open/os.read, not the
     (recorded) open. Also the script's and project files' source (trial.py)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        st = os.stat(path)
+        fd, quiet = open_quietly(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), st)
     except OSError:
         return None
     try:
@@ -232,6 +233,8 @@ def read_all(path: str):
         while True:
             block = os.read(fd, 1 << 20)
             if not block:
+                if not quiet:
+                    restore_atime(fd, path, st)
                 return b"".join(blocks)
             blocks.append(block)
     except OSError:
