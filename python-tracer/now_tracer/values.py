@@ -44,7 +44,16 @@ _dict_of = type.__dict__["__dict__"].__get__        # the class's own namespace 
 _flags_of = type.__dict__["__flags__"].__get__
 _qualname_of = type.__dict__["__qualname__"].__get__
 _name_of = type.__dict__["__name__"].__get__
-_module_of = type.__dict__["__module__"].__get__
+_raw_module_of = type.__dict__["__module__"].__get__
+
+
+def _module_of(tp):
+    """A class's `__module__` if it is a str, else "?": a class statement may
+    set any object there, whose __eq__/__hash__/__str__ are the script's."""
+    mod = _raw_module_of(tp)
+    return mod if type(mod) is str else "?"
+
+
 _type_repr = type.__repr__
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class statement (or type()); else defined in C
 _IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE (3.10+): never set on a class statement's type
@@ -108,7 +117,7 @@ def type_name(tp: type) -> str:
     tracebacks show), read without running a metaclass's code."""
     try:
         qual = _qualname_of(tp)
-        mod = _module_of(tp)
+        mod = _raw_module_of(tp)
     except Exception:  # not a type
         return "?"
     if type(qual) is not str:
