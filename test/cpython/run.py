@@ -184,16 +184,8 @@ EXPECTED_DIFFER = {
         'test__struct_reference_cycle_cleaned_up (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_tempfile'):
         'test_method_lookup: the file wrapper kept alive; test_del_on_collection: error (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'coarse', 'test_os'):
-        'UtimeTests.test_utime_fd: st_atime is now, not the time the test set: the file hook reads a file written by the script at close (to hash it), which updates its atime',
-    ('3.11', 'fine', 'test_os'):
-        'UtimeTests.test_utime_fd: st_atime is now, not the time the test set: the file hook reads a file written by the script at close (to hash it), which updates its atime',
     ('3.11', 'coarse', 'test_sys_settrace'):
         "test_settrace_error, test_testcapi_settrace_error (x3 classes): error; test_09_settrace_and_raise (x2): events differ: the script's sys.settrace replaces the settrace core's (issue 15, item 3); fine mode matches",
-    ('3.13', 'coarse', 'test_os'):
-        'UtimeTests.test_utime_fd: st_atime is now, not the time the test set: the file hook reads a file written by the script at close (to hash it), which updates its atime',
-    ('3.13', 'fine', 'test_os'):
-        'UtimeTests.test_utime_fd: st_atime is now, not the time the test set: the file hook reads a file written by the script at close (to hash it), which updates its atime',
     ('3.13', 'coarse', 'test_descr'):
         'test_module_subclasses: the tracer getattr()s a module subclass (user __getattribute__ runs); test_slots: gc object count differs',
     ('3.13', 'fine', 'test_descr'):
