@@ -1,8 +1,8 @@
 """Recording the files the script opens through `open`, `io.open` and pathlib.
 
 `builtins.open` and `io.open` are replaced by a callable object (`_Open`, not
-a function: see there) that hashes the file *before* calling the real open (mode "w" truncates it), emits `open`, and
-hooks the close. The file object itself is returned untouched — no proxy — so
+a function: see there) that hashes the file *before* calling the real open
+(mode "w" truncates it), emits `open`, and hooks the close. The file object itself is returned untouched — no proxy — so
 `isinstance(f, io.TextIOWrapper)`, `type(f)`, C-level fast paths and every
 attribute keep working.
 
@@ -305,8 +305,9 @@ class _Open:
     a function is a descriptor — a class body's `open = io.open` would make
     `self.open(path)` pass `self` as the file (the builtin does not bind). It
     looks like the builtin where a script can look (name, qualname, module,
-    doc, repr, signature, pickling) and passes every argument through, so that
-    wrong calls fail with the builtin's own message."""
+    doc, repr, signature, copying, pickling up to 3.11) and passes every
+    argument through, so that wrong calls fail with the builtin's own message.
+    Still visible: its type, `dir()`, a `__dict__`."""
 
     def __init__(self, tracker, real) -> None:
         d = self.__dict__
