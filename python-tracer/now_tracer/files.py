@@ -225,46 +225,7 @@ class FileTracker:
             rec.warning("cannot watch close of %s (%s): recorded at exit" % (path, type(raw).__name__))
 
     def _close_hook(self, raw, access, fd, strong: bool):
-        tracker = self
-        if strong:
-            # raw is under a text/buffer layer, which closes it as soon as that
-            # layer is closed or dropped: the cycle raw -> hook -> raw only
-            # keeps a closed FileIO shell alive until the next GC.
-            def close():
-                try:
-                    type(raw).close(raw)
-                except BaseException as e:
-                    hide(e)
-                    raise
-                finally:
-                    tracker._closed(access)
-
-            return close
-
-        # raw is the object the script holds (binary, buffering=0): a strong
-        # reference would delay its refcount close, so only a weak one.
-        ref = weakref.ref(raw)
-
-        def close_weak():
-            r = ref()
-            try:
-                if r is not None:
-                    type(r).close(r)
-                elif fd >= 0:
-                    # Collected in a reference cycle: weakrefs are cleared before
-                    # finalizers run, so do what FileIO.close would: close the fd
-                    # (there is no buffer above it that could still write).
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            except BaseException as e:
-                hide(e)
-                raise
-            finally:
-                tracker._closed(access)
-
-        return close_weak
+        return _CloseHook(self, access, raw, fd, strong)
 
     def _closed(self, access) -> None:
         entry = self._open.pop(access, None)
@@ -391,3 +352,76 @@ class _Open:
         # inspect asks for this first; inspect is already imported by whoever asks
         inspect = sys.modules.get("inspect")
         return inspect.signature(self._real) if inspect is not None else None
+
+
+class _CloseHook:
+    # What a tracked raw file's `close` becomes: an instance attribute, which
+    # TextIOWrapper.close and Buffered*.close look up, so that the close is
+    # seen after every buffered byte was written. An object, not a function:
+    # stored in a class (`close = f.raw.close`) a function would be bound as a
+    # method, the builtin method is not.
+    #
+    # Under a text/buffer layer (strong) the hook holds the raw file: that layer
+    # closes it as soon as it is closed or dropped, so the cycle raw -> hook ->
+    # raw only keeps a closed FileIO shell alive until the next GC. When the raw
+    # file is what the script holds (binary, buffering=0), a strong reference
+    # would delay its refcount close: a weak one.
+    __slots__ = ("_tracker", "_access", "_raw", "_ref", "_fd")
+    __doc__ = io.FileIO.close.__doc__
+
+    def __init__(self, tracker, access, raw, fd: int, strong: bool) -> None:
+        self._tracker = tracker
+        self._access = access
+        self._fd = fd
+        self._raw = raw if strong else None
+        self._ref = None if strong else weakref.ref(raw)
+
+    def __call__(*args, **kwargs):
+        self = args[0]
+        raw = self._raw
+        if raw is None:
+            raw = self._ref()
+        if (len(args) > 1 or kwargs) and raw is not None:
+            # FileIO.close takes no arguments: its own error, and nothing closed
+            try:
+                return type(raw).close(raw, *args[1:], **kwargs)
+            except BaseException as e:
+                hide(e)
+                raise
+        try:
+            if raw is not None:
+                type(raw).close(raw)
+            elif self._fd >= 0:
+                # Collected in a reference cycle: weakrefs are cleared before
+                # finalizers run, so do what FileIO.close would: close the fd
+                # (there is no buffer above it that could still write).
+                try:
+                    os.close(self._fd)
+                except OSError:
+                    pass
+        except BaseException as e:
+            hide(e)
+            raise
+        finally:
+            # once closed, the descriptor's number may be reused by another
+            # file: a later call (the script kept this hook, not the file) must
+            # not close that one
+            self._fd = -1
+            self._tracker._closed(self._access)
+
+    def _bound(self):
+        raw = self._raw
+        if raw is None:
+            raw = self._ref()
+        return None if raw is None else type(raw).close.__get__(raw)
+
+    def __getattr__(self, name):
+        # __name__, __qualname__, __self__, __text_signature__: the builtin method's
+        bound = self._bound()
+        if bound is None:
+            raise AttributeError(name)
+        return getattr(bound, name)
+
+    def __repr__(self) -> str:
+        bound = self._bound()
+        return object.__repr__(self) if bound is None else repr(bound)

@@ -99,6 +99,35 @@ class OpenHookTests(TracerTestCase):
         names = sorted(os.path.basename(o["path"]) for o in by_type(traced.events(), "open"))
         self.assertEqual(names, ["b.txt", "p.txt", "s.txt"])
 
+    def test_close_hook_is_not_a_method(self):
+        main = """
+            import gc, os
+            f = open("a.txt", "w")
+            class K:
+                close = f.buffer.raw.close
+            print(repr(K.close).split(" at ")[0], K.close.__name__, K.close.__qualname__, K.close.__self__ is f.buffer.raw)
+            f.write("x")
+            f.flush()
+            K().close()  # as untraced: FileIO.close, not bound to K()
+            print(f.buffer.raw.closed)
+            try:
+                f.buffer.raw.close(1)
+            except TypeError as e:
+                print("TypeError", e)
+            g = open("b.bin", "wb", buffering=0)
+            c = g.close
+            del g
+            gc.collect()
+            keep = open("c.txt", "w")  # may take the dropped file's descriptor number
+            c()  # a kept hook of a collected file must not close another file
+            keep.write("kept")
+            keep.close()
+            print(open("c.txt").read())
+        """
+        plain, traced = self.run_both({"main.py": main})
+        self.assertSameBehaviour(plain, traced)
+        self.assertIn(b"kept", traced.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
