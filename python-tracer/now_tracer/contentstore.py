@@ -59,7 +59,16 @@ class ContentStore:
             hit = self._hashes.get(path)
             if hit is not None and hit[0] == key and not secret and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
                 return hit[1], st
-            fd, quiet = open_quietly(path, _HASH_FLAGS, st)
+            # open_quietly, inlined: under settrace a call costs a trace event
+            quiet = False
+            if _NOATIME and (_EUID == 0 or st.st_uid == _EUID):
+                try:
+                    fd = os.open(path, _HASH_FLAGS | _NOATIME)
+                    quiet = True
+                except PermissionError:
+                    pass
+            if not quiet:
+                fd = os.open(path, _HASH_FLAGS)
         except OSError:
             return None, None
         try:

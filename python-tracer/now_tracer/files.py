@@ -50,6 +50,7 @@ REAL_OPEN = builtins.open
 REAL_IO_OPEN = io.open
 
 _getframe = sys._getframe
+_new_object = object.__new__
 _fspath = os.fspath
 _fsdecode = os.fsdecode
 _ALL = slice(None)
@@ -143,9 +144,10 @@ class FileTracker:
     def _before(self, path, args, kwargs, caller):
         """`path`: the file as an exact str (see _Open.__call__)."""
         mode = args[0] if args else kwargs.get("mode", "r")
-        mode = _exact_str(mode)
-        if mode is None:
-            return None
+        if type(mode) is not str:  # (inline: under settrace a call costs a trace event)
+            mode = _exact_str(mode)
+            if mode is None:
+                return None
         given = path
         path = os.path.abspath(path)
         # In the store? (in_store, inlined.) abspath drops `..` lexically, but the
@@ -219,13 +221,21 @@ class FileTracker:
         except Exception:
             fd = -1
         self._open[access] = (weakref.ref(f), path, writable, hash_before)
+        # the hook made without a Python-level __init__ (a trace event under settrace)
+        hook = _new_object(_CloseHook)
+        hook._tracker = self
+        hook._access = access
+        hook._fd = fd
+        if raw is not f:
+            hook._raw = raw
+            hook._ref = None
+        else:
+            hook._raw = None
+            hook._ref = weakref.ref(raw)
         try:
-            raw.close = self._close_hook(raw, access, fd, strong=raw is not f)
+            raw.close = hook
         except (AttributeError, TypeError):
             rec.warning("cannot watch close of %s (%s): recorded at exit" % (path, type(raw).__name__))
-
-    def _close_hook(self, raw, access, fd, strong: bool):
-        return _CloseHook(self, access, raw, fd, strong)
 
     def _closed(self, access) -> None:
         entry = self._open.pop(access, None)
@@ -368,13 +378,6 @@ class _CloseHook:
     # would delay its refcount close: a weak one.
     __slots__ = ("_tracker", "_access", "_raw", "_ref", "_fd")
     __doc__ = io.FileIO.close.__doc__
-
-    def __init__(self, tracker, access, raw, fd: int, strong: bool) -> None:
-        self._tracker = tracker
-        self._access = access
-        self._fd = fd
-        self._raw = raw if strong else None
-        self._ref = None if strong else weakref.ref(raw)
 
     def __call__(*args, **kwargs):
         self = args[0]
