@@ -70,6 +70,7 @@ from now_tracer import takeover, tbtrim
 # Taken before the script runs: the script may replace sys.settrace (takeover.py).
 _settrace = sys.settrace
 _gettrace = sys.gettrace
+current_thread = threading.current_thread
 
 _PRE_311 = sys.version_info < (3, 11)
 RETURN_VALUE = _OP["RETURN_VALUE"]
@@ -411,7 +412,7 @@ class SettraceCore:
                         break
                     f = f.f_back
                 if parent is None and thread_parents:
-                    parent = thread_parents.get(id(threading.current_thread()))
+                    parent = thread_parents.get(id(current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
                 frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
@@ -676,7 +677,7 @@ class SettraceCore:
                         break
                     f = f.f_back
                 if parent is None and thread_parents:
-                    parent = thread_parents.get(id(threading.current_thread()))
+                    parent = thread_parents.get(id(current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
                 try:

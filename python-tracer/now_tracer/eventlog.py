@@ -39,6 +39,11 @@ FLUSH_SECONDS = 0.25
 PARENT_CHECK_SECONDS = 0.5
 BACKGROUND_FLUSH = sys.version_info < (3, 12)
 
+# Bound now: the script may replace os.getpid/os.write/os.getppid.
+_getpid = os.getpid
+_getppid = os.getppid
+_write = os.write
+
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 # JSON string literal (with quotes) for a str; the C-accelerated encoder.
 encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
@@ -93,7 +98,7 @@ class EventLog:
             self._buf.append(_dumps(event))
 
     def flush(self) -> None:
-        if self._pid != os.getpid():  # a forked child must not write the parent's log
+        if self._pid != _getpid():  # a forked child must not write the parent's log
             return
         error = None
         with self._lock:
@@ -121,7 +126,7 @@ class EventLog:
             done = 0
             while done < len(data):
                 try:
-                    done += os.write(self._fd, view[done:])
+                    done += _write(self._fd, view[done:])
                 except InterruptedError:
                     continue
                 except OSError as e:
@@ -132,12 +137,12 @@ class EventLog:
                 self._any_line = True
         if error is not None:
             self.stop("event log: %s" % one_line(error))
-        elif os.getppid() != self._ppid:
+        elif _getppid() != self._ppid:
             self.check_parent()
 
     def check_parent(self) -> None:
         """Stop recording if the process that started the tracer has died."""
-        if self.watch_parent and self.stopped is None and os.getppid() != self._ppid and self._pid == os.getpid():
+        if self.watch_parent and self.stopped is None and _getppid() != self._ppid and self._pid == _getpid():
             self.stop("now run (pid %d) died; recording stopped" % self._ppid)
             # The log itself still works: say so at once, and close it.
             self.write_incomplete(self.clock())
@@ -171,7 +176,7 @@ class EventLog:
         then the log is closed. True if it was written."""
         ok = False
         with self._lock:
-            if self._incomplete_tried or self.stopped is None or self._fd < 0 or self._pid != os.getpid():
+            if self._incomplete_tried or self.stopped is None or self._fd < 0 or self._pid != _getpid():
                 return False
             self._incomplete_tried = True
             line = _dumps({"e": "incomplete", "t": t, "reason": self.stopped})
@@ -181,7 +186,7 @@ class EventLog:
             if self._cut:
                 data = b"\n" + data
             try:
-                done = os.write(self._fd, data)
+                done = _write(self._fd, data)
                 if done < len(data):
                     self._cut_partial(data, done)
                 else:
