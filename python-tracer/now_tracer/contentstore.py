@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from now_tracer.snapshot import OS as os  # noqa: E402 (os functions as they were at start)
 
 try:
     # What hashlib.sha256 is when Python has OpenSSL, without importing hashlib

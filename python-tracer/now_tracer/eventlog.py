@@ -43,8 +43,22 @@ BACKGROUND_FLUSH = sys.version_info < (3, 12)
 _getpid = os.getpid
 _getppid = os.getppid
 _write = os.write
+_monotonic = time.monotonic
+_sleep = time.sleep
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    # JSONEncoder.encode is Python code of json's, whose builtins (isinstance) the
+    # script may replace: the C encoder it would build, built once and called
+    # directly. No circular-reference markers: events are trees.
+    _c_iterencode = _c_make_encoder(None, _encoder.default, json.encoder.encode_basestring, None, ":", ",",
+                                    False, False, True)
+
+    def _dumps(obj) -> str:
+        return "".join(_c_iterencode(obj, 0))
+else:
+    _dumps = _encoder.encode
 # JSON string literal (with quotes) for a str; the C-accelerated encoder.
 encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
@@ -257,9 +271,9 @@ class EventLog:
         # (it counts them in /proc): wait for the thread to be really gone.
         if tid is not None:
             task = "/proc/self/task/%d" % tid
-            deadline = time.monotonic() + 0.05
-            while os.path.exists(task) and time.monotonic() < deadline:
-                time.sleep(0.0005)
+            deadline = _monotonic() + 0.05
+            while os.path.exists(task) and _monotonic() < deadline:
+                _sleep(0.0005)
 
     def pause_for_fork(self) -> None:
         self._resume_after_fork = self._flusher_running
@@ -282,7 +296,7 @@ class EventLog:
             self.closed = True
             with self._lock:
                 fd, self._fd = self._fd, -1
-            if fd >= 0 and self._pid == os.getpid():
+            if fd >= 0 and self._pid == _getpid():
                 try:
                     os.close(fd)
                 except OSError:

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import sys
+from now_tracer.snapshot import OS as os  # noqa: E402 (os functions as they were at start)
 
 from now_tracer.contentstore import racily_clean
 

@@ -12,3 +12,12 @@ script and before the tracer's own hooks (files.py's `open`) are installed.
 import builtins
 
 BUILTINS = dict(builtins.__dict__)
+
+# A copy of the os module's namespace as it is now, for the modules that write
+# the tracer's own files (contentstore, modules): a script replacing os.write or
+# os.replace does not reach them. os.path and os.environ are the live objects.
+import os as _os
+import types as _types
+
+OS = _types.ModuleType("os", _os.__doc__)
+OS.__dict__.update(_os.__dict__)

@@ -29,6 +29,7 @@ from now_tracer.values import Reprs
 
 
 read_source = read_all  # bytes of a source file, without going through (recorded) open
+_getpid = os.getpid  # bound before the script may replace it
 
 
 class Trial:
@@ -186,7 +187,7 @@ class Trial:
 
     # -- the end ----------------------------------------------------------------
     def finish(self) -> None:
-        if self.finished or os.getpid() != self.pid:
+        if self.finished or _getpid() != self.pid:
             return
         self.finished = True
         try:

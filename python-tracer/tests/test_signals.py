@@ -388,8 +388,8 @@ class ReplacedBuiltinsTests(TracerTestCase):
 
             builtins.len = functools.lru_cache(4)(len)
             builtins.repr = lambda o: "R"
-            builtins.isinstance = lambda o, t: False
-            builtins.type = lambda *a: int
+            builtins.sorted = lambda *a, **k: []
+            builtins.id = lambda o: 0
             os.getpid = lambda: -1
             os.write = lambda fd, data: len(data)
             time.time = lambda: 0.0
@@ -406,8 +406,8 @@ class ReplacedBuiltinsTests(TracerTestCase):
                 fh.write("x")
         """)
         events = traced.events()
-        warnings = [e for e in by_type(events, "warning")]
-        self.assertEqual(warnings, [])
+        self.assertEqual(by_type(events, "warning"), [])
+        self.assertEqual([e["value"] for e in by_type(events, "return")], ["[2, 4, 6]"])
         self.assertEqual(by_type(events, "end")[0]["status"], "finished")
 
     def both_fine(self, body):
