@@ -406,8 +406,10 @@ class ReplacedBuiltinsTests(TracerTestCase):
                 fh.write("x")
         """)
         events = traced.events()
-        self.assertEqual(by_type(events, "warning"), [])
-        self.assertEqual([e["value"] for e in by_type(events, "return")], ["[2, 4, 6]"])
+        # (not all warnings: on 3.13 files.py's os.path.realpath is stdlib Python code,
+        # which runs with the script's builtins)
+        self.assertEqual([w for w in by_type(events, "warning") if "tracer error" in w["message"]], [])
+        self.assertEqual([e["value"] for e in by_type(events, "return")], ["[2, 4, 6]", "None"])
         self.assertEqual(by_type(events, "end")[0]["status"], "finished")
 
     def both_fine(self, body):
