@@ -59,6 +59,9 @@ def watch(core) -> None:
     """sys.settrace and sys.gettrace stood in for while `core` records."""
 
     def settrace(*args, **kwargs):
+        if len(args) == 1 and not kwargs and args[0] is core._global:
+            # threading starting a thread with threading.settrace's function: ours
+            return _settrace(*args)
         unwatch()
         try:
             core.step_aside(REASON)
@@ -86,8 +89,10 @@ def unwatch() -> None:
 
 def untrace_frames(frames: dict, is_ours) -> None:
     """Every frame still running (on a thread's stack, or a suspended
-    generator or coroutine) whose f_trace is ours or none: no trace function,
-    line events on (CPython's defaults). The gc walk is once per trial."""
+    generator or coroutine): no trace function if it has ours, line events on
+    (CPython's default; a frame where the script itself turned them off before
+    calling settrace gets them back: not told apart). The gc walk is once per
+    trial."""
     todo = []
     try:
         for top in list(_current_frames().values()):
@@ -109,11 +114,13 @@ def untrace_frames(frames: dict, is_ours) -> None:
             pass
     for f in todo:
         try:
-            if is_ours(f):
-                if f.f_trace is not None:
-                    f.f_trace = None
-                if not f.f_trace_lines:
-                    f.f_trace_lines = True
+            if f.f_trace is not None and is_ours(f):
+                f.f_trace = None
+            # Also where the script has just set its own f_trace (pdb, a test that
+            # traces its frame before calling settrace): coarse mode turned its
+            # lines off.
+            if not f.f_trace_lines:
+                f.f_trace_lines = True
         except Exception:
             pass
 
