@@ -118,8 +118,6 @@ def file_flag(is_project, filename, failed):
     Both cores cache this per co_filename."""
     try:
         flag = bool(is_project(filename))
-    except RecursionError:
-        deep[0] += 1  # no call here: the tracer's own frames are at the limit
     except Exception as err:
         failed(err)
         flag = False
@@ -683,7 +681,7 @@ class SettraceCore:
                 try:
                     st = enter(frame, act, pst, code)
                 except RecursionError:
-                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
+                    raise  # counted below
                 except Exception as err:
                     failed(err)
                     st = fine.blank(act)

@@ -601,7 +601,7 @@ class SysmonCore:
             try:
                 st = enter(frame, act, pst, code)
             except RecursionError:
-                deep[0] += 1  # no call here: the tracer's own frames are at the limit
+                raise  # counted by the callback
             except Exception as err:
                 failed(err)
                 st = blank(act)
@@ -627,7 +627,7 @@ class SysmonCore:
                     if wants_lines(code):
                         events |= LINES
                 except RecursionError:
-                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
+                    raise  # counted by the callback
                 except Exception as err:
                     failed(err)
                     events |= LINES
