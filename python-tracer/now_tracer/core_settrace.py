@@ -66,6 +66,7 @@ except ImportError:
     from opcode import opmap as _OP
 
 from now_tracer import takeover, tbtrim
+from now_tracer.signals import FROM_HANDLER
 
 # Taken before the script runs: the script may replace sys.settrace (takeover.py).
 _settrace = sys.settrace
@@ -268,6 +269,8 @@ class SettraceCore:
 
     # -- the trace functions -----------------------------------------------------
     def _failed(self, exc: BaseException) -> None:
+        if FROM_HANDLER and FROM_HANDLER.pop(id(exc), None) is exc:
+            raise exc  # the script's signal handler's, not ours (signals.py, 3.8-3.10)
         self._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
 
     @staticmethod

@@ -11,17 +11,19 @@ function, which makes CPython drop tracing for the rest of the run.
 So every Python-level handler — SIGINT's default_int_handler and whatever
 the script installs later — is installed behind `_defer`. When the frame it is
 given belongs to the tracer, the signal is tripped again with
-`_thread.interrupt_main(signum)` (3.10+), which only marks it pending (unlike
+`_thread.interrupt_main(signum)` (3.11+, below), which only marks it pending (unlike
 os.kill, signal.raise_signal and signal.pthread_kill, which run the handlers
 before returning — checked on 3.11 and 3.13), and the handler runs at the
 next check, in the script's code once the tracer has returned.
 
-Not on 3.8/3.9: interrupt_main() takes no signal number there, and those
-versions check the eval breaker after nearly every instruction, so a handler
-cannot re-trip a signal without running itself again before it returns.
-Handlers run where the signal becomes due, as before; a KeyboardInterrupt
-that leaves a trace function there makes CPython switch tracing off, which
-the trial records as `incomplete` (core_settrace.check_lost).
+Not on 3.8-3.10: interrupt_main() takes no signal number on 3.8/3.9, and
+those versions check the eval breaker where 3.11+ does not (after the
+re-trip, inside _defer: the handler would run again at once, recursively).
+There the handler runs where the signal becomes due, as before, but what it
+raises is not swallowed by the callback's own error handling: it leaves the
+trace function (FROM_HANDLER, core_settrace._failed), the script gets it, and
+CPython switches tracing off, which the trial records as `incomplete`
+(core_settrace.check_lost).
 
 The script does not see the wrapping: `_signal.signal` and `_signal.getsignal`
 (which signal.signal/getsignal call) are replaced by callables that are not
@@ -45,7 +47,9 @@ _SIG_DFL = _signal.SIG_DFL
 _SIG_IGN = _signal.SIG_IGN
 _NSIG = getattr(_signal, "NSIG", 65)
 _SIGINT = _signal.SIGINT
-_REARM_ANY = sys.version_info >= (3, 10)
+# Where re-tripping was checked to wait for the next eval-breaker check (3.11+);
+# on 3.10, as on 3.8/3.9, the re-tripped handler runs again at once inside _defer.
+_DEFER = sys.version_info >= (3, 11)
 _is_tracer_code = tbtrim.is_tracer_code
 _hide = tbtrim.hide
 _callable = callable
@@ -60,6 +64,8 @@ _script: dict = {}
 _installed = [False]
 # deferrals so far (tests, and a loop guard's evidence)
 deferred = [0]
+# id -> exception raised by a script's handler inside tracer code (3.8-3.10)
+FROM_HANDLER: dict = {}
 
 
 def _in_tracer(frame) -> bool:
@@ -97,7 +103,8 @@ _wake = _Wake()
 
 
 def _defer(signum, frame):
-    if frame is not None and _in_tracer(frame):
+    inside = frame is not None and _in_tracer(frame)
+    if inside and _DEFER:
         deferred[0] += 1
         # The re-trip writes the signal number to the wakeup fd a second time
         # (asyncio would run its handler twice): the fd is off meanwhile.
@@ -116,6 +123,12 @@ def _defer(signum, frame):
         return handler(signum, frame)
     except BaseException as e:
         _hide(e)  # this frame out of the traceback (tbtrim)
+        if inside:
+            # 3.8-3.10: raised inside a trace callback, whose `except Exception`
+            # must let it through to the script (settrace core: _failed)
+            if len(FROM_HANDLER) > 16:
+                FROM_HANDLER.clear()
+            FROM_HANDLER[id(e)] = e
         raise
 
 
@@ -152,7 +165,7 @@ def _getsignal_call(signalnum):
 def install() -> None:
     """Put every Python-level handler behind _defer (main thread, before the
     script runs). Idempotent."""
-    if _installed[0] or not _REARM_ANY or _thread.get_ident() != _MAIN:
+    if _installed[0] or _thread.get_ident() != _MAIN:
         return
     for signum in range(1, _NSIG):
         try:
