@@ -189,6 +189,33 @@ class SignalTests(TracerTestCase):
         self.assertEqual(traced.stdout.count(b"timeout <module> on_alarm True"), 5, traced.stdout)
         self.assertEqual(incomplete(traced.events()), [])
 
+    @unittest.skipUnless(DEFERS, NOT_DEFERRED)
+    def test_asyncio_signal_handler_runs_once_per_signal(self):
+        # asyncio's handlers run from the bytes the C handler writes to the wakeup
+        # fd; re-tripping a deferred signal must not write them again.
+        traced = self.both("""
+            import asyncio, signal, time
+
+            def f(x):
+                return x + 1
+
+            async def main():
+                hits = []
+                asyncio.get_running_loop().add_signal_handler(signal.SIGALRM, lambda: hits.append(1))
+                for r in range(5):
+                    signal.setitimer(signal.ITIMER_REAL, 0.02)
+                    n = 0
+                    deadline = time.monotonic() + 0.15
+                    while time.monotonic() < deadline:
+                        n = f(n)
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)
+                print(len(hits))
+
+            asyncio.run(main())
+        """)
+        self.assertEqual(traced.stdout, b"5\n")
+
     def test_getsignal_and_signal_round_trips(self):
         self.both("""
             import signal, _signal
