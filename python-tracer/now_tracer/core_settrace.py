@@ -45,12 +45,16 @@ the global trace function only counts a call and returns None (no local trace
 function); a call event of such a generator at a resume point is ignored.
 Fine mode ignores K.
 
-Errors in the tracer never leave a trace function (CPython would silently
-switch tracing off): they become one `warning` each. A KeyboardInterrupt
-delivered while the tracer's own code runs cannot be held back (CPython checks
-for signals on entry to the trace function itself): it leaves the trace
-function, CPython switches tracing off for that thread, and the script sees
-the interrupt exactly as it would untraced; calls after it are not recorded.
+Errors in the tracer never leave a trace function (CPython would switch
+tracing off): they become one `warning` each; a RecursionError (the script
+near the recursion limit) is only counted, since nothing can be called then,
+and the trial says how many events it lost (check_lost). Signal handlers do
+not run inside the trace functions on 3.11+ (signals.py). What still leaves
+one — a RecursionError at the trace function's own first frame, a
+KeyboardInterrupt or a handler's exception on 3.8-3.10 — makes CPython switch
+tracing off for the thread: the script gets the exception, and at exit the
+trial is `incomplete` with the reason (check_lost). A script's own
+sys.settrace ends the recording cleanly (step_aside, takeover.py).
 """
 
 from __future__ import annotations
