@@ -154,10 +154,6 @@ EXPECTED_DIFFER = {
         'testCellLeak (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_patma'):
         "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
-    ('3.11', 'coarse', 'test_genexps'):
-        'its doctests are not collected when sys.gettrace() is set (__test__ = {}): the settrace core is visible',
-    ('3.11', 'fine', 'test_genexps'):
-        'as coarse: doctests skipped when sys.gettrace() is set',
     ('3.11', 'fine', 'test_generators'):
         'test_refcycle (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_coroutines'):
