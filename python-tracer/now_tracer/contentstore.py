@@ -7,6 +7,7 @@ uses `os.open`/`os.read`/`os.write`, never `open`, so none of it is recorded.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import stat

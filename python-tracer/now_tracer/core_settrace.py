@@ -58,6 +58,7 @@ sys.settrace ends the recording cleanly (step_aside, takeover.py).
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import sys
 import threading

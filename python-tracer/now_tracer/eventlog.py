@@ -28,6 +28,7 @@ background thread where there is one: os.getppid() changes when it dies
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import _thread
 import json

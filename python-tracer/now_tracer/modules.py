@@ -8,6 +8,7 @@ project (stdlib, site-packages) are also kept between trials in
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import re

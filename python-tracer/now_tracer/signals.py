@@ -32,6 +32,7 @@ the script's own handlers.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import _signal
 import _thread

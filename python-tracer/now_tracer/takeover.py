@@ -22,6 +22,7 @@ sys.monitoring (3.12+, the sysmon core) coexists with sys.settrace as well.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import gc
 import sys

@@ -8,6 +8,7 @@ open, module events, output, end.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import atexit
 import os
