@@ -33,6 +33,7 @@ profiler's state is not locked).
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import sys
 

@@ -8,6 +8,7 @@ prefixes getopt would accept are refused.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import sys

@@ -14,6 +14,7 @@ is reported for a lambda inside a comprehension in `f` on every version.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import _ast
 import re

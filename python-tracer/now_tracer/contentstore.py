@@ -7,10 +7,13 @@ uses `os.open`/`os.read`/`os.write`, never `open`, so none of it is recorded.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import stat
 import time
+from now_tracer.snapshot import OS as os  # noqa: E402 (os functions as they were at start)
+_time = time.time  # the script may replace it
 
 try:
     # What hashlib.sha256 is when Python has OpenSSL, without importing hashlib
@@ -191,7 +194,7 @@ def make_private_dirs(folder: str) -> None:
 def racily_clean(st) -> bool:
     """Like git's "racily clean" rule: a file modified in the last seconds may
     change again within the same mtime tick, so its hash is not cached."""
-    return time.time() - st.st_mtime <= 2.0
+    return _time() - st.st_mtime <= 2.0
 
 
 def sha256_bytes(data: bytes) -> str:

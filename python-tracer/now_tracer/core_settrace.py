@@ -45,15 +45,20 @@ the global trace function only counts a call and returns None (no local trace
 function); a call event of such a generator at a resume point is ignored.
 Fine mode ignores K.
 
-Errors in the tracer never leave a trace function (CPython would silently
-switch tracing off): they become one `warning` each. A KeyboardInterrupt
-delivered while the tracer's own code runs cannot be held back (CPython checks
-for signals on entry to the trace function itself): it leaves the trace
-function, CPython switches tracing off for that thread, and the script sees
-the interrupt exactly as it would untraced; calls after it are not recorded.
+Errors in the tracer never leave a trace function (CPython would switch
+tracing off): they become one `warning` each; a RecursionError (the script
+near the recursion limit) is only counted, since nothing can be called then,
+and the trial says how many events it lost (check_lost). Signal handlers do
+not run inside the trace functions on 3.11+ (signals.py). What still leaves
+one — a RecursionError at the trace function's own first frame, a
+KeyboardInterrupt or a handler's exception on 3.8-3.10 — makes CPython switch
+tracing off for the thread: the script gets the exception, and at exit the
+trial is `incomplete` with the reason (check_lost). A script's own
+sys.settrace ends the recording cleanly (step_aside, takeover.py).
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import sys
 import threading
@@ -65,7 +70,13 @@ try:
 except ImportError:
     from opcode import opmap as _OP
 
-from now_tracer import tbtrim
+from now_tracer import takeover, tbtrim
+from now_tracer.signals import FROM_HANDLER
+
+# Taken before the script runs: the script may replace sys.settrace (takeover.py).
+_settrace = sys.settrace
+_gettrace = sys.gettrace
+current_thread = threading.current_thread
 
 _PRE_311 = sys.version_info < (3, 11)
 RETURN_VALUE = _OP["RETURN_VALUE"]
@@ -173,6 +184,11 @@ class SettraceCore:
         self.thread_parents: dict = {}
         self._state = [False]  # [active]: a list cell, cheap to read in the trace functions
         self._global = None
+        # why recording ended before the end (step_aside, check_lost), or None
+        self.lost = None
+        # events skipped because the tracer's own frames hit the recursion limit
+        self.deep = [0]
+        self._codes = frozenset()  # code objects of this core's trace functions
 
     # -- public ----------------------------------------------------------------
     @property
@@ -183,13 +199,43 @@ class SettraceCore:
         self._global = self._build() if self.fine is None else self._build_fine()
         self._state[0] = True
         threading.settrace(self._global)
-        sys.settrace(self._global)
+        _settrace(self._global)
+        takeover.watch(self)
+
+    def step_aside(self, reason: str) -> None:
+        """The script installs its own trace function (sys.settrace): recording
+        ends here, said in the log, and no frame keeps a trace of ours that could
+        change what the script's function observes (CPython calls a frame's
+        f_trace, not the new global function, for frames already running)."""
+        if not self._state[0]:
+            return
+        self.lost = reason
+        self._state[0] = False
+        if getattr(threading, "_trace_hook", None) is self._global:
+            threading.settrace(None)  # type: ignore[arg-type]
+        takeover.untrace_frames(self.frames, self._is_ours)
+
+    def _is_ours(self, f) -> bool:
+        """Whether a frame's f_trace is one of this core's (or none)."""
+        t = f.f_trace
+        return t is None or getattr(t, "__code__", None) in self._codes
+
+    def check_lost(self):
+        """At exit: a reason if tracing ended without the tracer knowing it. On
+        3.8-3.11 an exception leaving the trace function (a RecursionError at its
+        very first line) makes CPython switch tracing off for the thread; on any
+        version recording may have skipped events near the recursion limit."""
+        if self.lost is None and self._state[0] and _gettrace() is not self._global:
+            self.lost = "tracing was switched off by Python (an exception left the trace function); nothing recorded after that"
+        if self.lost is None and self.deep[0]:
+            self.lost = "%d trace events not recorded: the script ran within a few frames of the recursion limit" % self.deep[0]
+        return self.lost
 
     def stop(self) -> None:
         """Any thread, also from inside a trace function (the log failed, the
         parent died): the others untrace themselves at their next project call."""
         self._state[0] = False
-        sys.settrace(None)
+        _settrace(None)
         threading.settrace(None)  # type: ignore[arg-type]
         if sys.version_info < (3, 10):
             self._untrace_frames()
@@ -228,6 +274,8 @@ class SettraceCore:
 
     # -- the trace functions -----------------------------------------------------
     def _failed(self, exc: BaseException) -> None:
+        if FROM_HANDLER and FROM_HANDLER.pop(id(exc), None) is exc:
+            raise exc  # the script's signal handler's, not ours (signals.py, 3.8-3.10)
         self._warn("tracer error (ignored): %s: %s" % (type(exc).__name__, exc))
 
     @staticmethod
@@ -265,6 +313,8 @@ class SettraceCore:
         calls = self.calls
 
         failed = self._failed
+
+        deep = self.deep
         meta_of = self._meta_cache()
 
         # A frame entry: [activation, code, last exception, its f_lasti,
@@ -300,6 +350,8 @@ class SettraceCore:
                             on_raise(e[0], exc)
                         else:
                             on_return(e[0], arg)
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
                 return None
@@ -312,6 +364,8 @@ class SettraceCore:
                         e[4] = counter[0]
                     if hidden:
                         splice(arg[1], arg[2])
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
             return local_trace
@@ -328,7 +382,7 @@ class SettraceCore:
                     return _thread_start(frame, code)
             if not state[0]:
                 # Recording stopped, maybe from another thread: untrace this one.
-                sys.settrace(None)
+                _settrace(None)
                 return None
             if code.co_name in skipped:
                 return None
@@ -364,18 +418,21 @@ class SettraceCore:
                         break
                     f = f.f_back
                 if parent is None and thread_parents:
-                    parent = thread_parents.get(id(threading.current_thread()))
+                    parent = thread_parents.get(id(current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
                 frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
                 # on_call may have stopped recording (the log failed): then the
                 # frame must not get a trace function (see stop).
                 return local_trace if state[0] else None
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
                 return None
 
         classify, _thread_start = self._shared_hooks(flags, failed)
+        self._codes = frozenset((global_trace.__code__, local_trace.__code__))
         return global_trace
 
     def _shared_hooks(self, flags: dict, failed):
@@ -385,6 +442,7 @@ class SettraceCore:
         is_project = self._is_project
         state = self._state
         thread_parents = self.thread_parents
+        deep = self.deep
 
         def classify(fn):
             flags[fn] = flag = file_flag(is_project, fn, failed)
@@ -400,6 +458,8 @@ class SettraceCore:
                         act = core.current_activation(frame.f_back)
                         if act is not None:
                             thread_parents[id(t)] = act
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
             return None
@@ -443,6 +503,8 @@ class SettraceCore:
         state = self._state
 
         failed = self._failed
+
+        deep = self.deep
         meta_of = self._meta_cache()
 
         def loop_exit(frame, st, code):
@@ -460,12 +522,16 @@ class SettraceCore:
         def end_ok(st, frame, value):
             try:
                 f_returned(st, frame, value)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
         def end_raised(st, frame):
             try:
                 f_ended(st, frame)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -502,6 +568,8 @@ class SettraceCore:
                         st.exc = False
                         if g[7]:
                             snapshot(st, frame, g)
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                     return tr
@@ -531,6 +599,8 @@ class SettraceCore:
                             e[2] = None
                             try:
                                 f_yielded(st)
+                            except RecursionError:
+                                deep[0] += 1  # no call here: the tracer's own frames are at the limit
                             except Exception as err:
                                 failed(err)
                             on_yield(e[0], arg)
@@ -542,6 +612,8 @@ class SettraceCore:
                             else:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                     return None
@@ -556,6 +628,8 @@ class SettraceCore:
                             st.exc = True
                         if hidden:
                             splice(arg[1], arg[2])
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                 return tr
@@ -573,7 +647,7 @@ class SettraceCore:
                         return None
                     return _thread_start(frame, code)
             if not state[0]:
-                sys.settrace(None)  # recording stopped, maybe from another thread
+                _settrace(None)  # recording stopped, maybe from another thread
                 return None
             if code.co_name in skipped:
                 return None
@@ -591,6 +665,8 @@ class SettraceCore:
                         if pe is not None and pe[1] is f.f_code:
                             try:
                                 note_call(pe[6], e[0])
+                            except RecursionError:
+                                deep[0] += 1  # no call here: the tracer's own frames are at the limit
                             except Exception as err:
                                 failed(err)
                             break
@@ -607,11 +683,13 @@ class SettraceCore:
                         break
                     f = f.f_back
                 if parent is None and thread_parents:
-                    parent = thread_parents.get(id(threading.current_thread()))
+                    parent = thread_parents.get(id(current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
                 try:
                     st = enter(frame, act, pst, code)
+                except RecursionError:
+                    raise  # counted below
                 except Exception as err:
                     failed(err)
                     st = fine.blank(act)
@@ -621,9 +699,12 @@ class SettraceCore:
                 frames[key] = e
                 frame.f_trace_lines = st.lines
                 return tr if state[0] else None  # see _build
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
                 return None
 
         classify, _thread_start = self._shared_hooks(flags, failed)
+        self._codes = frozenset([global_trace.__code__] + [c for c in make_tracer.__code__.co_consts if hasattr(c, "co_code")])
         return global_trace

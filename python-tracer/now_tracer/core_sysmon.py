@@ -47,6 +47,7 @@ freed.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import sys
 import threading
@@ -116,6 +117,9 @@ class SysmonCore:
         # split functions: [(function, its code, the copy it runs)]
         self._splits: list = []
         self._started = False
+        # events skipped because the tracer's own frames hit the recursion limit
+        self.deep = [0]
+        self.lost = None
         # --calls-keep: a second tool id counting, in C, the calls past the cap
         self.counter = None
         if counter_tool_id is not None and self.calls_keep:
@@ -174,6 +178,12 @@ class SysmonCore:
             except Exception:
                 pass
 
+    def check_lost(self):
+        """At exit: why the record misses events, or None."""
+        if self.lost is None and self.deep[0]:
+            self.lost = "%d trace events not recorded: the script ran within a few frames of the recursion limit" % self.deep[0]
+        return self.lost
+
     def elided(self):
         """[(code, activations not recorded)] for the code objects over their cap."""
         counted = self.counter.counts() if self.counter is not None else {}
@@ -230,6 +240,7 @@ class SysmonCore:
         state = self._state
         thread_parents = self.thread_parents
         getframe = sys._getframe
+        deep = self.deep
         flags: dict = {}  # co_filename -> True / False / _THREADING
 
         def first_start(code):
@@ -242,6 +253,8 @@ class SysmonCore:
                     if state[0]:
                         try:
                             core.thread_starting(getframe(2), thread_parents)
+                        except RecursionError:
+                            deep[0] += 1  # no call here: the tracer's own frames are at the limit
                         except Exception as err:
                             failed(err)
                     return None
@@ -270,6 +283,7 @@ class SysmonCore:
         on_yield = rec.on_yield
         on_resume = rec.on_resume
         hidden = tbtrim.HIDDEN
+        ours = tbtrim.is_tracer_code
         splice = tbtrim.splice
         state = self._state
         getframe = sys._getframe
@@ -281,6 +295,8 @@ class SysmonCore:
         count_end = counter.leave if counter is not None else None
 
         failed = self._failed
+
+        deep = self.deep
         first_start = self._first_start(failed)
 
         def start_activation(frame, code, c):
@@ -354,11 +370,15 @@ class SysmonCore:
                                 c[4] = False
                                 c[6] = c[5]
                                 set_local(tid, code, 0)
+                        except RecursionError:
+                            deep[0] += 1  # no call here: the tracer's own frames are at the limit
                         except Exception as err:
                             failed(err)
                     if c[7] is None and counter is not None:
                         try:
                             split(code, c, getframe(1))
+                        except RecursionError:
+                            deep[0] += 1  # no call here: the tracer's own frames are at the limit
                         except Exception as err:
                             failed(err)
                     return None
@@ -379,6 +399,8 @@ class SysmonCore:
                         parent = thread_parents.get(id(current_thread()))
                     c[1] += 1
                     frames[id(frame)] = (on_call(frame, parent), code)
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
                 return None
@@ -389,6 +411,8 @@ class SysmonCore:
                 codes[id(code)] = c = [code, 0, 0, False, True, bool(code.co_flags & GEN), True, None]
                 set_local(tid, code, LOCAL)
                 start_activation(getframe(1), code, c)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
             return None
@@ -398,6 +422,8 @@ class SysmonCore:
                 e = frames.pop(id(getframe(1)), None)
                 if e is not None and e[1] is code and state[0]:
                     on_return(e[0], value)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -412,6 +438,8 @@ class SysmonCore:
                     c = codes.get(id(code))
                     if c is not None and c[3] and c[0] is code:
                         count_end(code, offset, exc)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -420,6 +448,8 @@ class SysmonCore:
                 e = frames.get(id(getframe(1)))
                 if e is not None and e[1] is code and state[0]:
                     on_yield(e[0], value)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -447,6 +477,8 @@ class SysmonCore:
         def py_resume(code, offset):
             try:
                 resumed(getframe(1), code)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -458,13 +490,19 @@ class SysmonCore:
             if c is not None and c[0] is code:
                 try:
                     resumed(getframe(1), code, True)
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
 
         def raised(code, offset, exc):
-            if hidden:
+            # Not in the tracer's own frames: the exception still passes through
+            # more of them (a wrapper's __call__), to be unlinked all at once.
+            if hidden and not ours(code):
                 try:
                     splice(exc, exc.__traceback__)
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
 
@@ -525,6 +563,7 @@ class SysmonCore:
         wants_lines = fine.wants_lines
         blank = fine.blank
         hidden = tbtrim.HIDDEN
+        ours = tbtrim.is_tracer_code
         splice = tbtrim.splice
         state = self._state
         getframe = sys._getframe
@@ -532,6 +571,8 @@ class SysmonCore:
         metas: dict = {}  # id(code) -> (code, co_code, {offset: line})
 
         failed = self._failed
+
+        deep = self.deep
         first_start = self._first_start(failed)
 
         def meta_of(code):
@@ -560,6 +601,8 @@ class SysmonCore:
             act = on_call(frame, parent)
             try:
                 st = enter(frame, act, pst, code)
+            except RecursionError:
+                raise  # counted by the callback
             except Exception as err:
                 failed(err)
                 st = blank(act)
@@ -570,6 +613,8 @@ class SysmonCore:
                 if state[0]:
                     try:
                         start_activation(getframe(1), code)
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                 return None
@@ -582,11 +627,15 @@ class SysmonCore:
                 try:
                     if wants_lines(code):
                         events |= LINES
+                except RecursionError:
+                    raise  # counted by the callback
                 except Exception as err:
                     failed(err)
                     events |= LINES
                 set_local(tid, code, events)
                 start_activation(getframe(1), code)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
             return None
@@ -658,6 +707,8 @@ class SysmonCore:
                 st.exc = False
                 if g[7]:
                     snapshot(st, frame, g)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -673,6 +724,8 @@ class SysmonCore:
                 e = frames.get(id(frame))
                 if e is not None and e[1] is code:
                     on_line(frame, e, to_line)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
             return None
@@ -684,9 +737,13 @@ class SysmonCore:
                 if e is not None and e[1] is code and state[0]:
                     try:
                         f_returned(e[2], frame, value)
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                     on_return(e[0], value)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -697,9 +754,13 @@ class SysmonCore:
                 if e is not None and e[1] is code and state[0]:
                     try:
                         f_ended(e[2], frame)
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                     on_raise(e[0], exc)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -709,9 +770,13 @@ class SysmonCore:
                 if e is not None and e[1] is code and state[0]:
                     try:
                         f_yielded(e[2])
+                    except RecursionError:
+                        deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
                     on_yield(e[0], value)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -729,6 +794,8 @@ class SysmonCore:
                     if pe is not None and pe[1] is f.f_code:
                         try:
                             note_call(pe[2], e[0])
+                        except RecursionError:
+                            deep[0] += 1  # no call here: the tracer's own frames are at the limit
                         except Exception as err:
                             failed(err)
                         break
@@ -739,6 +806,8 @@ class SysmonCore:
         def py_resume(code, offset):
             try:
                 resumed(getframe(1), code)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 
@@ -746,6 +815,8 @@ class SysmonCore:
             if codes.get(id(code)) is code:
                 try:
                     resumed(getframe(1), code)
+                except RecursionError:
+                    deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
                     failed(err)
 
@@ -769,8 +840,10 @@ class SysmonCore:
                         st = e[2]
                         if not ((tp is StopIteration or tp is StopAsyncIteration) and loop_exit(code, offset, st)):
                             st.exc = True
-                if hidden:
+                if hidden and not ours(code):
                     splice(exc, exc.__traceback__)
+            except RecursionError:
+                deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
 

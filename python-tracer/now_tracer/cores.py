@@ -12,6 +12,7 @@ script profiling itself would fail ("tool 2 is already in use").
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import sys

@@ -7,6 +7,7 @@ python_version() give the same strings on CPython 3.8–3.13).
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import sys

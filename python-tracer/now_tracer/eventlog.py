@@ -28,6 +28,7 @@ background thread where there is one: os.getppid() changes when it dies
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import _thread
 import json
@@ -39,7 +40,26 @@ FLUSH_SECONDS = 0.25
 PARENT_CHECK_SECONDS = 0.5
 BACKGROUND_FLUSH = sys.version_info < (3, 12)
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# Bound now: the script may replace os.getpid/os.write/os.getppid.
+_getpid = os.getpid
+_getppid = os.getppid
+_write = os.write
+_monotonic = time.monotonic
+_sleep = time.sleep
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    # JSONEncoder.encode is Python code of json's, whose builtins (isinstance) the
+    # script may replace: the C encoder it would build, built once and called
+    # directly. No circular-reference markers: events are trees.
+    _c_iterencode = _c_make_encoder(None, _encoder.default, json.encoder.encode_basestring, None, ":", ",",
+                                    False, False, True)
+
+    def _dumps(obj) -> str:
+        return "".join(_c_iterencode(obj, 0))
+else:
+    _dumps = _encoder.encode
 # JSON string literal (with quotes) for a str; the C-accelerated encoder.
 encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
@@ -93,7 +113,7 @@ class EventLog:
             self._buf.append(_dumps(event))
 
     def flush(self) -> None:
-        if self._pid != os.getpid():  # a forked child must not write the parent's log
+        if self._pid != _getpid():  # a forked child must not write the parent's log
             return
         error = None
         with self._lock:
@@ -121,7 +141,7 @@ class EventLog:
             done = 0
             while done < len(data):
                 try:
-                    done += os.write(self._fd, view[done:])
+                    done += _write(self._fd, view[done:])
                 except InterruptedError:
                     continue
                 except OSError as e:
@@ -132,12 +152,12 @@ class EventLog:
                 self._any_line = True
         if error is not None:
             self.stop("event log: %s" % one_line(error))
-        elif os.getppid() != self._ppid:
+        elif _getppid() != self._ppid:
             self.check_parent()
 
     def check_parent(self) -> None:
         """Stop recording if the process that started the tracer has died."""
-        if self.watch_parent and self.stopped is None and os.getppid() != self._ppid and self._pid == os.getpid():
+        if self.watch_parent and self.stopped is None and _getppid() != self._ppid and self._pid == _getpid():
             self.stop("now run (pid %d) died; recording stopped" % self._ppid)
             # The log itself still works: say so at once, and close it.
             self.write_incomplete(self.clock())
@@ -171,7 +191,7 @@ class EventLog:
         then the log is closed. True if it was written."""
         ok = False
         with self._lock:
-            if self._incomplete_tried or self.stopped is None or self._fd < 0 or self._pid != os.getpid():
+            if self._incomplete_tried or self.stopped is None or self._fd < 0 or self._pid != _getpid():
                 return False
             self._incomplete_tried = True
             line = _dumps({"e": "incomplete", "t": t, "reason": self.stopped})
@@ -181,7 +201,7 @@ class EventLog:
             if self._cut:
                 data = b"\n" + data
             try:
-                done = os.write(self._fd, data)
+                done = _write(self._fd, data)
                 if done < len(data):
                     self._cut_partial(data, done)
                 else:
@@ -252,9 +272,9 @@ class EventLog:
         # (it counts them in /proc): wait for the thread to be really gone.
         if tid is not None:
             task = "/proc/self/task/%d" % tid
-            deadline = time.monotonic() + 0.05
-            while os.path.exists(task) and time.monotonic() < deadline:
-                time.sleep(0.0005)
+            deadline = _monotonic() + 0.05
+            while os.path.exists(task) and _monotonic() < deadline:
+                _sleep(0.0005)
 
     def pause_for_fork(self) -> None:
         self._resume_after_fork = self._flusher_running
@@ -277,7 +297,7 @@ class EventLog:
             self.closed = True
             with self._lock:
                 fd, self._fd = self._fd, -1
-            if fd >= 0 and self._pid == os.getpid():
+            if fd >= 0 and self._pid == _getpid():
                 try:
                     os.close(fd)
                 except OSError:

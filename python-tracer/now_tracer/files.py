@@ -28,6 +28,7 @@ What the hook may hold matters for when CPython closes files:
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import builtins
 import io

@@ -31,6 +31,7 @@ the `elided` id without remembering every evicted id.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import collections
 import itertools

@@ -23,6 +23,7 @@ and only have reads (their body) and parameters.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import ast
 import re

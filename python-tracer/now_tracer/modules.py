@@ -8,11 +8,13 @@ project (stdlib, site-packages) are also kept between trials in
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 import re
 import stat
 import sys
+from now_tracer.snapshot import OS as os  # noqa: E402 (os functions as they were at start)
 
 from now_tracer.contentstore import open_quietly, racily_clean, restore_atime
 

@@ -7,6 +7,7 @@ ever written, flushed or wrapped by the tracer itself.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 # _weakref (built in): weakref.ref without the weakref module's import (~0.5 ms)
 import _weakref as weakref

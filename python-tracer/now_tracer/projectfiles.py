@@ -8,6 +8,7 @@ The script always counts. Answers are cached per `co_filename` by the caller.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import os
 

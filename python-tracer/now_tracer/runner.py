@@ -24,6 +24,7 @@ tracer's frames removed, through a one-shot shim installed as sys.excepthook.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import builtins
 import os

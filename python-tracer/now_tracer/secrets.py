@@ -20,6 +20,7 @@ compiled once, at start, before the script runs.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import json
 import os

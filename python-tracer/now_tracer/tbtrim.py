@@ -10,6 +10,7 @@ traceback (tb_next is writable since 3.7), before any user code can see it.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import builtins
 import os

@@ -8,6 +8,7 @@ open, module events, output, end.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import atexit
 import os
@@ -16,7 +17,7 @@ import sys
 from now_tracer import __version__
 from now_tracer.codeinfo import CodeInfo
 from now_tracer.contentstore import ContentStore, make_private_dirs, sha256_bytes
-from now_tracer import cores
+from now_tracer import cores, signals
 from now_tracer.deployment import deployment_event
 from now_tracer.eventlog import EventLog, one_line
 from now_tracer.files import FileTracker
@@ -29,6 +30,7 @@ from now_tracer.values import Reprs
 
 
 read_source = read_all  # bytes of a source file, without going through (recorded) open
+_getpid = os.getpid  # bound before the script may replace it
 
 
 class Trial:
@@ -47,6 +49,7 @@ class Trial:
         self.outcome = None  # (exit_code, exception dict or None)
         self.finished = False
         self.output_counted = True
+        self._lost_said = False
 
     def start(self, script_path: str, script_filename: str, source: bytes, argv, cwd: str) -> None:
         # Known before the first line is written, from the environment and argv
@@ -120,6 +123,8 @@ class Trial:
             cores.release(tool_id, counter_tool_id)
             return
         log.on_stop = self._stop_recording
+        self.core.on_lost = self._lost
+        signals.install()
         self.store.put(digest, source)
         self._stdlib_dirs = stdlib_dirs()
         self.files.install()
@@ -140,6 +145,18 @@ class Trial:
     def begin_tracing(self) -> None:
         if self.log.stopped is None:
             self.core.start()
+
+    def _lost(self, reason: str) -> None:
+        """The record misses what follows (the script took tracing over, events
+        skipped at the recursion limit): an `incomplete` event, the log going on
+        with what is still recorded (files, output, end). Once per trial."""
+        if self._lost_said:
+            return
+        self._lost_said = True
+        try:
+            self.log.emit({"e": "incomplete", "t": self.recorder.now(), "reason": reason})
+        except Exception:
+            pass
 
     def _stop_recording(self, reason: str) -> None:
         """The log cannot be written, or the parent died: the core off, files no
@@ -171,7 +188,7 @@ class Trial:
 
     # -- the end ----------------------------------------------------------------
     def finish(self) -> None:
-        if self.finished or os.getpid() != self.pid:
+        if self.finished or _getpid() != self.pid:
             return
         self.finished = True
         try:
@@ -186,6 +203,12 @@ class Trial:
 
     def _finish(self) -> None:
         log = self.log
+        try:
+            lost = self.core.check_lost()
+            if lost is not None:
+                self._lost(lost)
+        except Exception:
+            pass
         try:
             self.core.stop()
         except Exception:

@@ -7,6 +7,7 @@ one that records less.
 """
 
 from __future__ import annotations
+from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import collections
 import itertools

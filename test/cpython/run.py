@@ -154,20 +154,14 @@ EXPECTED_DIFFER = {
         'testCellLeak (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_patma'):
         "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
-    ('3.11', 'coarse', 'test_genexps'):
-        'its doctests are not collected when sys.gettrace() is set (__test__ = {}): the settrace core is visible',
-    ('3.11', 'fine', 'test_genexps'):
-        'as coarse: doctests skipped when sys.gettrace() is set',
-    ('3.11', 'coarse', 'test_generators'):
-        'test_raise_and_yield_from: a SIGINT during a tracer callback raises KeyboardInterrupt there (not StopIteration)',
     ('3.11', 'fine', 'test_generators'):
-        'test_raise_and_yield_from (SIGINT in a tracer callback); test_refcycle (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+        'test_refcycle (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_coroutines'):
         'test_for_6: sys.getrefcount(manager) 4 != 3 (a value kept by fine mode)',
     ('3.11', 'coarse', 'test_exceptions'):
         'testExceptionCleanupState, test_3114, test_memory_error_cleanup: an exception or its locals kept alive (f_locals snapshot / recorded raise)',
     ('3.11', 'fine', 'test_exceptions'):
-        'as coarse, plus test_recursion_in_except_handler: RecursionError inside the tracer (less recursion headroom)',
+        'as coarse',
     ('3.11', 'coarse', 'test_gc'):
         "test_collect_garbage, test_boom2, test_boom2_new, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts more objects (the tracer's own garbage / kept frames)",
     ('3.11', 'fine', 'test_gc'):
@@ -184,18 +178,10 @@ EXPECTED_DIFFER = {
         'test__struct_reference_cycle_cleaned_up (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_tempfile'):
         'test_method_lookup: the file wrapper kept alive; test_del_on_collection: error (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'coarse', 'test_sys_settrace'):
-        "test_settrace_error, test_testcapi_settrace_error (x3 classes): error; test_09_settrace_and_raise (x2): events differ: the script's sys.settrace replaces the settrace core's (issue 15, item 3); fine mode matches",
     ('3.13', 'coarse', 'test_descr'):
         "test_slots: len(gc.get_objects()) +4 around a new method's first calls (core_sysmon's per-code list and the recorder's per-code call format tuple and argument names)",
     ('3.13', 'fine', 'test_descr'):
         'as coarse',
-    ('3.13', 'coarse', 'test_generators'):
-        'test_raise_and_yield_from: a SIGINT during a tracer callback raises KeyboardInterrupt there',
-    ('3.13', 'fine', 'test_generators'):
-        'test_raise_and_yield_from (SIGINT in a tracer callback)',
-    ('3.13', 'fine', 'test_exceptions'):
-        'test_recursion_in_except_handler: RecursionError raised in core_sysmon.py py_unwind (less recursion headroom)',
     ('3.13', 'coarse', 'test_gc'):
         'test_collect_garbage, test_boom2, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts differ',
     ('3.13', 'fine', 'test_gc'):
