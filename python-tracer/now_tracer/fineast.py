@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from importlib.util import decode_source
+from now_tracer.runner import decode_source  # not importlib.util's: it imports tokenize
 
 from now_tracer.eventlog import encode_str
 
