@@ -251,26 +251,20 @@ def main(launcher: str = "module", preloaded=None) -> None:
         fail("cannot start %s: %s" % (executable, e))
 
 
-# Modules the tracer imports that only it uses, and that hold no state shared
-# with the rest of the process: forgotten by sys.modules once the tracer is set
-# up (it keeps its own references), so that the script finds them unimported,
-# as untraced, and imports its own fresh copy if it wants one. The others it
-# imports (re, enum, collections, functools, threading…) stay: the tracer tells
-# the script's objects apart by their classes (values.py), watches
-# threading.Thread.start, and a second copy of those would change what the
-# script sees; the README lists them.
-HIDDEN_MODULES = frozenset((
-    "now_tracer", "json", "_json", "__future__", "ast", "_ast", "opcode", "_opcode", "_opcode_metadata",
-    "_hashlib", "hashlib", "_lsprof", "importlib.machinery", "importlib.util",
-    # Imported on the way by those kept; no state of theirs is shared: atexit's
-    # registry is the interpreter's, warnings' filters are _warnings'.
-    "atexit", "keyword", "reprlib", "warnings",
-))
+# Every module the tracer imported is forgotten by sys.modules once the tracer
+# is set up (its code keeps its own references), so that the script finds them
+# unimported, as untraced, and imports a fresh copy if it wants one; two copies
+# of `re`, `enum` or `json` share no state that matters (copyreg, warnings and
+# the codecs are looked up in sys.modules by the interpreter each time). Kept:
+# threading, whose Thread.start the cores watch and whose settrace hook is the
+# settrace core's (a second copy would start threads untraced), and the codecs
+# (encodings.*), which the interpreter caches once looked up.
+KEPT_MODULES = frozenset(("threading", "encodings"))
 
 
 def hide_modules(preloaded) -> None:
     for name in [n for n in sys.modules if n not in preloaded]:
-        if name in HIDDEN_MODULES or name.partition(".")[0] in HIDDEN_MODULES:
+        if name.partition(".")[0] not in KEPT_MODULES:
             module = sys.modules.pop(name)
             parent, _, child = name.rpartition(".")
             owner = sys.modules.get(parent) if parent else None
@@ -322,6 +316,10 @@ def boot(encoded: str, preloaded) -> None:
         except BaseException:
             pass
         restore_bytecode_setting()
+        try:
+            hide_modules(preloaded)
+        except BaseException:
+            pass
         if os.environ.get("NOW_DEBUG"):
             import traceback
 
