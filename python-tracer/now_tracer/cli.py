@@ -254,25 +254,31 @@ def main(launcher: str = "module", preloaded=None) -> None:
 # Every module the tracer imported is forgotten by sys.modules once the tracer
 # is set up (its code keeps its own references), so that the script finds them
 # unimported, as untraced, and imports a fresh copy if it wants one; two copies
-# of `re`, `enum` or `json` share no state that matters (copyreg, warnings and
-# the codecs are looked up in sys.modules by the interpreter each time). Kept:
-# threading, whose Thread.start the cores watch and whose settrace hook is the
-# settrace core's (a second copy would start threads untraced), and the codecs
-# (encodings.*), which the interpreter caches once looked up.
-KEPT_MODULES = frozenset(("threading", "encodings"))
+# of `re`, `json` or `functools` share no state that matters (copyreg, warnings
+# and the codecs are looked up in sys.modules by the interpreter each time).
+# Kept, because a second copy would change what the tracer sees of the script:
+# threading (the cores watch its Thread.start; the settrace core sets its trace
+# hook there: threads started from a copy would be untraced); enum, types,
+# collections and _collections (values.py recognizes enums and deques by the
+# classes it took at start; on 3.12+ a C module imported again has new types);
+# the codecs (encodings.*), which the interpreter caches once looked up.
+KEPT_MODULES = frozenset(("threading", "encodings", "enum", "types", "collections", "_collections"))
 
 
-def hide_modules(preloaded) -> None:
-    for name in [n for n in sys.modules if n not in preloaded]:
-        if name.partition(".")[0] not in KEPT_MODULES:
-            module = sys.modules.pop(name)
-            parent, _, child = name.rpartition(".")
-            owner = sys.modules.get(parent) if parent else None
-            if owner is not None and getattr(owner, child, None) is module:
-                try:
-                    delattr(owner, child)  # `import importlib` alone would find it there
-                except (AttributeError, TypeError):
-                    pass
+def hide_modules(preloaded, kept=KEPT_MODULES) -> None:
+    hidden = [n for n in sys.modules if n not in preloaded and n.partition(".")[0] not in kept]
+    gone = frozenset(hidden)
+    for name in hidden:
+        module = sys.modules.pop(name)
+        parent, _, child = name.rpartition(".")
+        if not parent or parent in gone:
+            continue  # a package forgotten with its submodules keeps them (its own code uses them)
+        owner = sys.modules.get(parent)
+        if owner is not None and getattr(owner, child, None) is module:
+            try:
+                delattr(owner, child)  # `import importlib` alone would find it there
+            except (AttributeError, TypeError):
+                pass
 
 
 def boot(encoded: str, preloaded) -> None:
@@ -317,7 +323,7 @@ def boot(encoded: str, preloaded) -> None:
             pass
         restore_bytecode_setting()
         try:
-            hide_modules(preloaded)
+            hide_modules(preloaded, kept=("encodings",))  # no tracer left to need the others
         except BaseException:
             pass
         if os.environ.get("NOW_DEBUG"):
