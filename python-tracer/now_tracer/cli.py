@@ -186,7 +186,7 @@ def boot_environment(environ, options) -> dict:
     return env
 
 
-def main(launcher: str = "module", preloaded=None) -> None:
+def main(launcher: str = "module") -> None:
     """`python python-tracer [options] [--] script args`: checks the command line
     and the script, then becomes `python [flags] script args` with the tracer
     booted inside (os.execv: the same process, so a parent watching its pid —
@@ -261,8 +261,14 @@ def main(launcher: str = "module", preloaded=None) -> None:
 # hook there: threads started from a copy would be untraced); enum, types,
 # collections and _collections (values.py recognizes enums and deques by the
 # classes it took at start; on 3.12+ a C module imported again has new types);
-# the codecs (encodings.*), which the interpreter caches once looked up.
-KEPT_MODULES = frozenset(("threading", "encodings", "enum", "types", "collections", "_collections"))
+# the codecs (encodings.*), which the interpreter caches once looked up;
+# pathlib (3.10 only imports it for the tracer: its accessor binds io.open at
+# import, and the file hook patched that binding in this copy).
+KEPT_MODULES = frozenset(("threading", "encodings", "enum", "types", "collections", "_collections", "pathlib"))
+if sys.version_info < (3, 10):
+    # atexit's registry belonged to its module object until 3.10: a copy imported
+    # by the script would be the one that runs at exit, without the trial's end.
+    KEPT_MODULES |= {"atexit"}
 
 
 def hide_modules(preloaded, kept=KEPT_MODULES) -> None:
@@ -323,7 +329,7 @@ def boot(encoded: str, preloaded) -> None:
             pass
         restore_bytecode_setting()
         try:
-            hide_modules(preloaded, kept=("encodings",))  # no tracer left to need the others
+            hide_modules(preloaded, kept=("encodings",))  # the trial is abandoned: nothing needs the others
         except BaseException:
             pass
         if os.environ.get("NOW_DEBUG"):

@@ -29,7 +29,7 @@ BOOT = os.path.join(TRACER, "boot")
 
 PROBE = """
     import sys
-    KEPT = ("threading", "enum", "types", "collections", "_collections")  # cli.KEPT_MODULES
+    KEPT = ("threading", "enum", "types", "collections", "_collections", "pathlib", "atexit")  # cli.KEPT_MODULES
     first = sorted(n for n in sys.modules if n.partition(".")[0] not in KEPT)
     kept = sorted(n for n in sys.modules if n.partition(".")[0] in KEPT)
     import cProfile, importlib, inspect, os, pstats, signal, traceback
