@@ -52,6 +52,12 @@ REAL_IO_OPEN = io.open
 _getframe = sys._getframe
 
 
+# tokenize.open, through which linecache reads sources (tracebacks, warnings,
+# inspect): not imported by the tracer (the script would find it imported), so
+# it binds this hook when the script imports it; known by its file instead.
+_TOKENIZE_PY = os.path.join(os.path.dirname(os.__file__), "tokenize.py")
+
+
 class FileTracker:
     def __init__(self, recorder, store, core, store_dir: str) -> None:
         self.recorder = recorder
@@ -113,6 +119,8 @@ class FileTracker:
 
     # -- one access -----------------------------------------------------------------
     def _before(self, file, args, kwargs, caller):
+        if caller is not None and caller.f_code.co_filename == _TOKENIZE_PY and caller.f_code.co_name == "open":
+            return None  # linecache reading a source for a traceback or warning: the interpreter's read
         mode = args[0] if args else kwargs.get("mode", "r")
         if not isinstance(mode, str):
             return None

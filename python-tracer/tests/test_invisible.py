@@ -198,6 +198,28 @@ class ProbeTests(TracerTestCase):
         self.assertEqual(load_events(folder)[0]["pid"], p.pid)
 
 
+class SourceReadsTests(TracerTestCase):
+    def test_linecache_reads_are_not_the_scripts(self):
+        # tokenize is no longer imported before the file hook: the sources linecache
+        # reads for a printed stack, a warning or the uncaught traceback are still
+        # not recorded as the script's reads; the script's own open is.
+        body = """
+            import traceback, warnings
+            traceback.print_stack()
+            warnings.warn("careful")
+            with open("data.txt") as f:
+                f.read()
+            raise ValueError("end")
+        """
+        folder = self.project({"main.py": body, "data.txt": "x"})
+        os.makedirs(os.path.join(folder, ".git"))
+        p = subprocess.run([PYTHON, TRACER, "main.py"], cwd=folder, capture_output=True, env=clean_env(), timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b'traceback.print_stack()', p.stderr)
+        opens = [os.path.basename(e["path"]) for e in by_type(load_events(folder), "open")]
+        self.assertEqual(opens, ["data.txt"])
+
+
 class OutputSizeTests(TracerTestCase):
     def project(self, files, name="proj"):
         folder = super().project(files, name)
