@@ -7,8 +7,8 @@ and sys.path as the user had them, the signals the user's shell ignored ignored
 again, the user's (or the distribution's) own sitecustomize imported in our
 place. No exception may leave this module except one that the real
 sitecustomize raised, which site.py reports as it would untraced: a failure of
-the tracer leaves the script to run untraced (the runner then finds no header
-and says "not recorded").
+the tracer leaves the script to run untraced (the runner then finds a log
+without a header, or none, and says the record is incomplete).
 """
 
 
@@ -17,22 +17,21 @@ def _boot():
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
-    env = os.environ
-    options = env.get("NOW_TRACER_BOOT")
-    saved_path = env.get("NOW_TRACER_PYTHONPATH")
-    sigign = env.get("NOW_TRACER_SIGIGN")
-    for name in ("NOW_TRACER_BOOT", "NOW_TRACER_PYTHONPATH", "NOW_TRACER_SIGIGN"):
-        _unsetenv(name)
-    if options is None:
-        # Not a traced run (an untraced one, or a child of the script that kept
-        # NOW_TRACER_PARENT): nobody must keep this folder first on its path.
-        _unsetenv("NOW_TRACER_PARENT")
-    _restore_pythonpath(saved_path, here)
-    while here in sys.path:
-        sys.path.remove(here)
-    sys.path_importer_cache.pop(here, None)
-    if sigign:
-        _ignore_signals(sigign)
+    options = os.environ.get("NOW_TRACER_BOOT")
+    try:
+        saved_path = os.environ.get("NOW_TRACER_PYTHONPATH")
+        sigign = os.environ.get("NOW_TRACER_SIGIGN")
+        for name in ("NOW_TRACER_BOOT", "NOW_TRACER_PYTHONPATH", "NOW_TRACER_SIGIGN"):
+            _unsetenv(name)
+        _restore_pythonpath(saved_path, here)
+        while here in sys.path:
+            sys.path.remove(here)
+        sys.path_importer_cache.pop(here, None)
+        if sigign:
+            _ignore_signals(sigign)
+    except BaseException:
+        _quiet_failure("putting the environment back")
+        options = None
 
     found, real_error = True, None
     del sys.modules["sitecustomize"]
@@ -48,6 +47,12 @@ def _boot():
 
     if options is not None:
         _start(options, os.path.dirname(here))
+    # Read by the event log (eventlog.py) when the trial started; the script's
+    # environment never has it.
+    try:
+        _unsetenv("NOW_TRACER_PARENT")
+    except BaseException:
+        pass
     if real_error is None and not found:
         # Not a module anyone asked for: site.py takes this ImportError for "no
         # sitecustomize" and the import system forgets this module, as if never found.

@@ -155,7 +155,8 @@ class ProbeTests(TracerTestCase):
                 folder = self.project({"main.py": PROBE}, name="p%d" % len(os.listdir(self.tmp)))
                 plain = subprocess.run([PYTHON, "main.py"], cwd=folder, capture_output=True, env=clean_env(),
                                        timeout=TIMEOUT)
-                env = clean_env({"PYTHONPATH": boot_dir, "NOW_TRACER_PYTHONPATH": "-", "NOW_TRACER_BOOT": options})
+                env = clean_env({"PYTHONPATH": boot_dir, "NOW_TRACER_PYTHONPATH": "-", "NOW_TRACER_BOOT": options,
+                                 "NOW_TRACER_PARENT": str(os.getpid())})
                 traced = subprocess.run([PYTHON, "main.py"], cwd=folder, capture_output=True, env=env, timeout=TIMEOUT)
                 self.assertEqual((plain.stdout, plain.stderr), (traced.stdout, traced.stderr))
                 self.assertFalse(os.path.exists(os.path.join(folder, ".now")))
