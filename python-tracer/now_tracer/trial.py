@@ -166,6 +166,12 @@ class Trial:
                     # A signal can raise inside a tracer callback: CPython prints
                     # this traceback next, without the tracer's frames.
                     trim(exc)
+                    if not isinstance(exc, SystemExit) and sys.excepthook is sys.__excepthook__:
+                        # The default hook reads the script's sources to print it
+                        # (from C on 3.8-3.12, with no Python frame at all): the
+                        # interpreter's reads, not the script's. Files opened after
+                        # (threads still running, atexit handlers) go unrecorded.
+                        self.files.recording = False
 
         rec.on_raise = on_raise_watching_main
 
