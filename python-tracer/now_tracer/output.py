@@ -46,11 +46,15 @@ class OutputSizes:
             return {"stdout": None, "stderr": None}
         for name in ("stdout", "stderr", "__stdout__", "__stderr__"):
             stream = getattr(sys_module, name, None)
-            if type(stream) is io.TextIOWrapper:
-                try:
+            try:
+                # Only the C classes all the way down to a file descriptor: a
+                # flush that reached a Python class of the script's would run its code.
+                plain = type(stream) is io.TextIOWrapper and type(stream.buffer) is io.BufferedWriter and \
+                    type(stream.buffer.raw) is io.FileIO
+                if plain:
                     stream.flush()
-                except Exception:
-                    pass  # finalization tries again and reports it, as untraced
+            except Exception:
+                pass  # finalization tries again and reports it, as untraced
         result = {}
         for name, fd in STREAMS:
             before, after = self.start[name], _where(fd)

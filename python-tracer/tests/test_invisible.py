@@ -256,6 +256,30 @@ class OutputSizeTests(TracerTestCase):
             ev = self.traced_into(both, both, folder)
         self.assertEqual((ev["stdout"], ev["stderr"]), (None, None))
 
+    def test_no_flush_into_the_scripts_own_classes(self):
+        body = """
+            import io, sys
+            class Raw(io.RawIOBase):
+                def writable(self):
+                    return True
+                def write(self, b):
+                    sys.__stderr__.write("Raw.write %r called from Python: %s\\n" % (bytes(b), sys._getframe().f_back is not None))
+                    return len(b)
+            sys.stdout = io.TextIOWrapper(io.BufferedWriter(Raw()))
+            print("kept in the buffer")
+        """
+        folder = self.project({"main.py": body})
+        written = []
+        for command in ([PYTHON, "main.py"], [PYTHON, TRACER, "main.py"]):
+            err = os.path.join(self.tmp, "err")
+            with open(os.path.join(self.tmp, "out"), "wb") as out, open(err, "wb") as f:
+                subprocess.run(command, cwd=folder, stdout=out, stderr=f, env=clean_env(), timeout=TIMEOUT, check=True)
+            with open(err, "rb") as f:
+                written.append(f.read())
+        # the script's own stream is flushed by the interpreter, as untraced; never by the tracer
+        self.assertEqual(written[0], written[1])
+        self.assertIn(b"called from Python: False", written[1])
+
     def test_a_descriptor_pointed_elsewhere(self):
         body = 'import os\nfd = os.open(os.devnull, os.O_WRONLY)\nos.dup2(fd, 1)\nprint("gone")\n'
         folder = self.project({"main.py": body})
