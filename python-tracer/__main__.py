@@ -1,10 +1,7 @@
-# `python /abs/python-tracer ARGS`: CPython runs this file with this folder as
-# sys.path[0]; the runner later swaps that entry for the script's folder.
+# `python /abs/python-tracer ARGS`: checks the command line, then replaces this
+# interpreter with `python [flags] script args` booting the tracer (now_tracer/cli.py).
+import os
 import sys
-
-_preloaded = set(sys.modules)
-
-import os  # noqa: E402
 
 _here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
@@ -13,4 +10,4 @@ if _here not in sys.path:
 
 from now_tracer.cli import main  # noqa: E402
 
-main("dir", _preloaded)
+main("dir")

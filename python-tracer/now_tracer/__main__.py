@@ -1,8 +1,4 @@
-# `python -m now_tracer ARGS` (python-tracer/ on sys.path).
-import sys
+# `python -m now_tracer ARGS` (python-tracer/ on sys.path): as `python python-tracer ARGS`.
+from now_tracer.cli import main
 
-_preloaded = set(sys.modules)
-
-from now_tracer.cli import main  # noqa: E402
-
-main("module", _preloaded)
+main("module")

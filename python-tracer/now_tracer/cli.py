@@ -1,52 +1,33 @@
-"""Command line: `python python-tracer [options] [--] script.py [args…]`.
+"""Command line: `python python-tracer [options] [--] script.py [args…]`, and the
+tracer's start inside the script's own interpreter (`boot`).
+
+The command line is checked here, then the interpreter is started again in this
+process (os.execv: the same pid) as `python [its flags] script.py args…`, with
+python-tracer/boot first on PYTHONPATH and the options in NOW_TRACER_BOOT: its
+sitecustomize calls `boot()` at start-up and CPython runs the script itself
+(boot/sitecustomize.py says how the environment is put back).
 
 Options end at the first positional argument (the script) or at `--`, so the
-script's own arguments — `--foo` included — reach it untouched: getopt in its
-POSIX mode (not argparse, whose import with gettext costs ~1.5 ms of every
-start; getopt ~0.8 ms). Long options only, exactly as written: the unique
-prefixes getopt would accept are refused.
+script's own arguments — `--foo` included — reach it untouched, as getopt's
+POSIX mode does; parsed here by hand, since importing getopt (or argparse)
+would put it in the script's sys.modules. Long options only, exactly as
+written: no prefixes.
 """
 
 from __future__ import annotations
 from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
+import json
 import os
 import sys
-
-
-def _import_getopt():
-    """getopt without gettext, whose import (a regex compiled) is ~1 ms of every
-    start: getopt only passes its error messages through gettext.gettext, and
-    falls back to untranslated ones when `from gettext import gettext` raises
-    ImportError (as while Python is being built), which a None in sys.modules
-    makes it do. Python ships no translations of them, and the tracer rewords
-    them anyway. gettext stays importable, and untouched, for the script."""
-    if "getopt" in sys.modules or "gettext" in sys.modules:
-        import getopt
-        return getopt
-    sys.modules["gettext"] = None  # type: ignore[assignment]
-    try:
-        import getopt
-    finally:
-        if "gettext" in sys.modules and sys.modules["gettext"] is None:
-            del sys.modules["gettext"]
-    return getopt
-
-
-getopt = _import_getopt()
-
-# Imported now, before open() is patched and before the script runs:
-# tokenize binds the builtin open at import time (linecache uses it to show
-# source lines in tracebacks), and the tracer's own modules must all be loaded
-# before sys.path[0] stops pointing at them.
-import linecache  # noqa: F401
-import tokenize  # noqa: F401
 
 from now_tracer import restore_bytecode_setting
 from now_tracer import values
 from now_tracer.projectfiles import find_root
-from now_tracer.runner import ScriptRunner
+from now_tracer.runner import script_filename, sys_path0, unshadow
 from now_tracer.trial import Trial, read_source
+
+BOOT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "boot")
 
 PROG = "now_tracer"
 USAGE = "usage: %s [options] [--] script.py [args...]" % PROG
@@ -65,7 +46,7 @@ OPTIONS = (
      "coarse mode: activations recorded per code object, the others counted (default 0: all; ignored with --fine)"),
     ("repr-types", "NAMES", "comma-separated types (module.QualName) whose own __repr__ may be called (default: none)"),
 )
-_LONG = [name + ("=" if metavar else "") for name, metavar, _ in OPTIONS]
+_LONG_NAMES = frozenset("--" + name for name, _, _ in OPTIONS)
 _WITH_VALUE = frozenset("--" + name for name, metavar, _ in OPTIONS if metavar)
 
 
@@ -85,50 +66,49 @@ class Options:
         self.fine = False
         self.loop_keep = 3
         self.calls_keep = 0
+        self.repr_types = None
 
 
 def parse_args(argv):
-    """(Options, [script, script args…]); UsageError for a bad command line."""
-    try:
-        pairs, rest = getopt.getopt(argv, "h", _LONG)
-    except getopt.GetoptError as e:
-        raise UsageError(_getopt_message(e))
-    _check_exact(argv, pairs)
+    """(Options, [script, script args…]); UsageError for a bad command line.
+    getopt's POSIX rules: options stop at `--` or at the first argument that is
+    not one (a lone `-` included); `--name=value` or `--name value`."""
     ns = Options()
-    for name, value in pairs:
-        if name in ("-h", "--help"):
-            ns.help = True
-            return ns, []
-        if name in ("--loop-keep", "--calls-keep"):
-            value = _keep(name, value)
-        elif name not in _WITH_VALUE:
-            value = True
-        setattr(ns, name[2:].replace("-", "_"), value)
-    return ns, rest
-
-
-def _getopt_message(e) -> str:
-    """argparse's wording for getopt's errors."""
-    opt = ("--" if ("option --" + e.opt) in e.msg else "-") + e.opt
-    if "requires argument" in e.msg:
-        return "argument %s: expected one argument" % opt
-    if "must not have an argument" in e.msg:
-        return "argument %s: ignored explicit argument" % opt
-    return "unrecognized arguments: %s" % opt  # unknown, or an ambiguous prefix
-
-
-def _check_exact(argv, pairs) -> None:
-    """Refuse the abbreviations getopt accepts (`--ro` for `--root`): getopt
-    returns the full names, so each is matched against the word the user wrote,
-    in order (a value in its own word is skipped)."""
     i = 0
-    for name, _ in pairs:
-        if not name.startswith("--"):
-            return  # -h: the help, shown at once
-        written, eq, _ = argv[i].partition("=")
-        if written != name:
-            raise UsageError("unrecognized arguments: %s" % written)
-        i += 2 if (name in _WITH_VALUE and not eq) else 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            option = "--" + name
+            if option not in _LONG_NAMES:
+                raise UsageError("unrecognized arguments: %s" % option)
+            if option in _WITH_VALUE:
+                if not eq:
+                    if i + 1 >= len(argv):
+                        raise UsageError("argument %s: expected one argument" % option)
+                    i += 1
+                    value = argv[i]
+                if option in ("--loop-keep", "--calls-keep"):
+                    value = _keep(option, value)
+            elif eq:
+                raise UsageError("argument %s: ignored explicit argument" % option)
+            else:
+                value = True
+            setattr(ns, name.replace("-", "_"), value)
+        elif arg.startswith("-") and arg != "-":
+            for letter in arg[1:]:
+                if letter != "h":
+                    raise UsageError("unrecognized arguments: -%s" % letter)
+            ns.help = True
+        else:
+            break
+        i += 1
+    if ns.help:
+        return ns, []
+    return ns, argv[i:]
 
 
 def _keep(name: str, text: str) -> int:
@@ -179,32 +159,43 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def _fix_orig_argv(launcher: str, launcher_arg0: str, script: str, args) -> None:
-    """sys.orig_argv (3.10+) as `python [interpreter options] script args…`."""
+def _interpreter_flags(launcher: str, launcher_arg0: str):
+    """The interpreter's own options, as given before the launcher
+    (`python -X dev -u python-tracer …` → ['-X', 'dev', '-u'])."""
     orig = getattr(sys, "orig_argv", None)
-    if not orig:
-        return
-    idx = None
-    for i in range(1, len(orig)):
-        a = orig[i]
-        if launcher == "module" and (a == "-m" and i + 1 < len(orig) and orig[i + 1] == "now_tracer"):
-            idx = i
-            break
-        if launcher == "module" and a == "-mnow_tracer":
-            idx = i
-            break
-        if launcher == "dir" and a == launcher_arg0:
-            idx = i
-            break
-    if idx is not None:
-        sys.orig_argv = list(orig[:idx]) + [script] + list(args)
+    if orig:  # 3.10+
+        for i in range(1, len(orig)):
+            a = orig[i]
+            if launcher == "module" and (a == "-mnow_tracer" or (a == "-m" and orig[i + 1:i + 2] == ["now_tracer"])):
+                return list(orig[1:i])
+            if launcher == "dir" and a == launcher_arg0:
+                return list(orig[1:i])
+    import subprocess  # 3.8, 3.9: rebuilt from sys.flags (this process is replaced at once)
+
+    return subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
 
 
-def main(launcher: str = "module", preloaded=None) -> None:
-    """preloaded: names in sys.modules before the tracer imported anything."""
+def boot_environment(environ, options) -> dict:
+    """The environment the traced interpreter starts with: boot/ first on
+    PYTHONPATH, the user's own PYTHONPATH kept aside to be put back, the
+    tracer's options. boot/sitecustomize.py undoes all three."""
+    env = dict(environ)
+    user = env.get("PYTHONPATH")
+    env["NOW_TRACER_PYTHONPATH"] = "-" if user is None else "+" + user
+    env["PYTHONPATH"] = BOOT_DIR + (os.pathsep + user if user else "")
+    env["NOW_TRACER_BOOT"] = json.dumps(list(options))
+    return env
+
+
+def main(launcher: str = "module") -> None:
+    """`python python-tracer [options] [--] script args`: checks the command line
+    and the script, then becomes `python [flags] script args` with the tracer
+    booted inside (os.execv: the same process, so a parent watching its pid —
+    NOW_TRACER_PARENT, the store's tracer pid — still sees the right one)."""
     launcher_arg0 = sys.argv[0]
+    argv = sys.argv[1:]
     try:
-        ns, rest = parse_args(sys.argv[1:])
+        ns, rest = parse_args(argv)
         if ns.help:
             sys.stdout.write(help_text())
             sys.stdout.flush()
@@ -214,17 +205,18 @@ def main(launcher: str = "module", preloaded=None) -> None:
     except UsageError as e:
         fail(str(e))
         return
+    options = argv[:len(argv) - len(rest)]
+    if options and options[-1] == "--":
+        options = options[:-1]
     script, args = rest[0], rest[1:]
-
     try:
-        cwd = os.getcwd()
+        os.getcwd()
     except OSError as e:
         fail("cannot read the current directory: %s" % e)
         return
     if os.path.isdir(script):
         fail("can't run %r: running a directory or zip file is not supported" % script)
-    source = read_source(script)
-    if source is None:
+    if read_source(script) is None:
         try:
             os.stat(script)
             reason = "not readable"
@@ -232,33 +224,117 @@ def main(launcher: str = "module", preloaded=None) -> None:
             reason = "[Errno %d] %s" % (e.errno, e.strerror)
         fail("can't open file %r: %s" % (os.path.abspath(script), reason))
         return
-    script_path = os.path.abspath(script)
-
-    root = os.path.abspath(ns.root) if ns.root else find_root(os.path.dirname(script_path))
     if ns.trial:
         try:
-            trial_id = uuid_text(ns.trial)
+            uuid_text(ns.trial)
         except ValueError:
             fail("--trial must be a uuid, not %r" % ns.trial)
             return
-    else:
-        trial_id = uuid4_text()
-    log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
-
-    # read by Reprs() when the Trial makes it
-    values.ALLOW_REPR = frozenset(n.strip() for n in getattr(ns, "repr_types", "").split(",") if n.strip())
-    trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep,
-                  calls_keep=ns.calls_keep)
-    runner = ScriptRunner(trial, script, args, launcher)
-    # The whole tracer is set up (every module it needs imported) before
-    # sys.path[0] becomes the script's folder, where a project's own
-    # `pathlib.py` or `subprocess.py` would otherwise be picked up.
-    try:
-        trial.start(script_path, runner.filename, source, [script] + list(args), cwd)
-    except OSError as e:
-        fail("cannot start the trial log %s: %s" % (log_path, e))
+    flags = sys.flags
+    if flags.ignore_environment or flags.isolated or flags.no_site:
+        fail("the interpreter options -E, -I and -S keep the tracer from starting (it comes in through PYTHONPATH and site)")
         return
-    _fix_orig_argv(launcher, launcher_arg0, script, args)
-    restore_bytecode_setting()  # the script's own modules: as the user asked
-    runner.prepare(preloaded)
-    runner.run(source)
+    executable = sys.executable
+    if not executable:
+        fail("sys.executable is unknown: cannot start the interpreter again")
+        return
+    orig = getattr(sys, "orig_argv", None)
+    # What the user typed when it names a file (`./venv/bin/python`), for sys.orig_argv;
+    # a bare `python3` would be looked up on PATH again by the new interpreter.
+    arg0 = orig[0] if orig and os.sep in orig[0] else executable
+    command = [arg0] + _interpreter_flags(launcher, launcher_arg0) + [script] + list(args)
+    env = boot_environment(os.environ, options)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(executable, command, env)
+    except OSError as e:
+        fail("cannot start %s: %s" % (executable, e))
+
+
+# Every module the tracer imported is forgotten by sys.modules once the tracer
+# is set up (its code keeps its own references), so that the script finds them
+# unimported, as untraced, and imports a fresh copy if it wants one; two copies
+# of `re`, `json` or `functools` share no state that matters (copyreg, warnings
+# and the codecs are looked up in sys.modules by the interpreter each time).
+# Kept, because a second copy would change what the tracer sees of the script:
+# threading (the cores watch its Thread.start; the settrace core sets its trace
+# hook there: threads started from a copy would be untraced); enum, types,
+# collections and _collections (values.py recognizes enums and deques by the
+# classes it took at start; on 3.12+ a C module imported again has new types);
+# the codecs (encodings.*), which the interpreter caches once looked up;
+# pathlib (3.10 only imports it for the tracer: its accessor binds io.open at
+# import, and the file hook patched that binding in this copy).
+KEPT_MODULES = frozenset(("threading", "encodings", "enum", "types", "collections", "_collections", "pathlib"))
+if sys.version_info < (3, 10):
+    # atexit's registry belonged to its module object until 3.10: a copy imported
+    # by the script would be the one that runs at exit, without the trial's end.
+    KEPT_MODULES |= {"atexit"}
+
+
+def hide_modules(preloaded, kept=KEPT_MODULES) -> None:
+    hidden = [n for n in sys.modules if n not in preloaded and n.partition(".")[0] not in kept]
+    gone = frozenset(hidden)
+    for name in hidden:
+        module = sys.modules.pop(name)
+        parent, _, child = name.rpartition(".")
+        if not parent or parent in gone:
+            continue  # a package forgotten with its submodules keeps them (its own code uses them)
+        owner = sys.modules.get(parent)
+        if owner is not None and getattr(owner, child, None) is module:
+            try:
+                delattr(owner, child)  # `import importlib` alone would find it there
+            except (AttributeError, TypeError):
+                pass
+
+
+def boot(encoded: str, preloaded) -> None:
+    """Starts the trial inside the script's interpreter, from boot/sitecustomize.py
+    at start-up: sys.argv is already [script, args…]. Any failure leaves the
+    script to run untraced (no header: the runner says "not recorded").
+    preloaded: sys.modules before the tracer imported anything."""
+    trial = None
+    try:
+        ns, rest = parse_args(json.loads(encoded))
+        if rest or ns.help or not sys.argv or not sys.argv[0] or sys.argv[0] in ("-c", "-m", "-"):
+            return
+        script, args = sys.argv[0], sys.argv[1:]
+        if os.path.isdir(script):
+            return  # CPython runs its __main__.py, untraced
+        source = read_source(script)
+        if source is None:
+            return  # CPython says why
+        cwd = os.getcwd()
+        script_path = os.path.abspath(script)
+        root = os.path.abspath(ns.root) if ns.root else find_root(os.path.dirname(script_path))
+        trial_id = uuid_text(ns.trial) if ns.trial else uuid4_text()
+        log_path = os.path.abspath(ns.log) if ns.log else os.path.join(root, ".now", "trials", trial_id, "events.jsonl")
+        # read by Reprs() when the Trial makes it
+        values.ALLOW_REPR = frozenset(n.strip() for n in (ns.repr_types or "").split(",") if n.strip())
+        trial = Trial(root, trial_id, log_path, redact=not ns.no_redact, fine=ns.fine, loop_keep=ns.loop_keep,
+                      calls_keep=ns.calls_keep)
+        filename = script_filename(script)
+        trial.start(script_path, filename, source, [script] + list(args), cwd)
+        restore_bytecode_setting()  # the script's own modules: as the user asked
+        safe = bool(getattr(sys.flags, "safe_path", False)) or bool(sys.flags.isolated)
+        if not safe:
+            # CPython puts the script's folder first on sys.path only after site ran.
+            unshadow(preloaded, sys_path0(script))
+        hide_modules(preloaded)
+        trial.begin_tracing()
+    except BaseException:
+        try:
+            if trial is not None:
+                trial.abandon()
+        except BaseException:
+            pass
+        restore_bytecode_setting()
+        try:
+            hide_modules(preloaded, kept=("encodings",))  # the trial is abandoned: nothing needs the others
+        except BaseException:
+            pass
+        if os.environ.get("NOW_DEBUG"):
+            import traceback
+
+            sys.stderr.write("now_tracer: boot failed:\n")
+            traceback.print_exc()

@@ -102,6 +102,12 @@ def _exact_str(s):
     return None
 
 
+# tokenize.open, through which linecache reads sources (tracebacks, warnings,
+# inspect): not imported by the tracer (the script would find it imported), so
+# it binds this hook when the script imports it; known by its file instead.
+_TOKENIZE_PY = os.path.join(os.path.dirname(os.__file__), "tokenize.py")
+
+
 class FileTracker:
     def __init__(self, recorder, store, core, store_dir: str) -> None:
         self.recorder = recorder
@@ -144,6 +150,8 @@ class FileTracker:
     # -- one access -----------------------------------------------------------------
     def _before(self, path, args, kwargs, caller):
         """`path`: the file as an exact str (see _Open.__call__)."""
+        if caller is not None and caller.f_code.co_filename == _TOKENIZE_PY and caller.f_code.co_name == "open":
+            return None  # linecache reading a source for a traceback or warning: the interpreter's read
         mode = args[0] if args else kwargs.get("mode", "r")
         if type(mode) is not str:  # (inline: under settrace a call costs a trace event)
             mode = _exact_str(mode)

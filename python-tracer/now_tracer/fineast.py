@@ -28,7 +28,7 @@ from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (sna
 import ast
 import re
 import sys
-from importlib.util import decode_source
+from now_tracer.runner import decode_source  # not importlib.util's: it imports tokenize
 
 from now_tracer.eventlog import encode_str
 

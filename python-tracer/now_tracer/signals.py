@@ -56,10 +56,6 @@ _hide = tbtrim.hide
 _callable = callable
 _type = type
 
-# Tracer modules whose frames sit *under* the script (the launch): a signal
-# arriving there is the script's.
-_LAUNCH = frozenset(("runner.py", "cli.py", "__main__.py"))
-
 # signum -> the handler the script would see installed (for signals behind _defer)
 _script: dict = {}
 _installed = [False]
@@ -70,15 +66,13 @@ FROM_HANDLER: dict = {}
 
 
 def _in_tracer(frame) -> bool:
-    """Whether the code running in `frame` is the tracer's: the first frame
-    down the stack that is the tracer's own or a launch frame decides (stdlib
-    code the tracer calls counts as the tracer's; the script's code is never
-    called from the tracer)."""
+    """Whether the code running in `frame` is the tracer's: any tracer frame
+    down the stack says so (stdlib code the tracer calls counts as the
+    tracer's; the script's code is never called from the tracer, and CPython
+    runs the script itself, so no tracer frame sits under it: boot/)."""
     while frame is not None:
-        code = frame.f_code
-        if _is_tracer_code(code):
-            name = code.co_filename
-            return name[name.rfind("/") + 1:] not in _LAUNCH
+        if _is_tracer_code(frame.f_code):
+            return True
         frame = frame.f_back
     return False
 

@@ -5,6 +5,12 @@ script does, then — from an atexit handler registered before the script
 runs, so that it runs after the script's own atexit handlers (atexit is
 LIFO) and after non-daemon threads were joined — close events of files left
 open, module events, output, end.
+
+CPython runs the script and ends the process itself; how the script ended is
+learnt without touching it: the exception that leaves the script's module
+frame (the bottom frame of the main thread) is seen by the core's `raise`
+callback; an uncaught one is also in sys.last_value by the time atexit
+handlers run (PyErr_Print sets it), which covers a core that was stopped.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from now_tracer.deployment import deployment_event
 from now_tracer.eventlog import EventLog, one_line
 from now_tracer.files import FileTracker
 from now_tracer.modules import ModuleInventory, read_all, stdlib_dirs
-from now_tracer.output import OutputCounter
+from now_tracer.output import OutputSizes
 from now_tracer.projectfiles import ProjectFiles
 from now_tracer.recorder import Recorder
+from now_tracer.runner import SIGINT_EXIT_CODE, exit_code_of
+from now_tracer.tbtrim import is_tracer_code, trim
 from now_tracer.secrets import Secrets
 from now_tracer.values import Reprs
 
@@ -46,9 +54,10 @@ class Trial:
         self.log_path = log_path
         self.redact = redact
         self.pid = os.getpid()
-        self.outcome = None  # (exit_code, exception dict or None)
+        self.outcome = None  # (exit_code, exception dict or None), when set by hand
+        self.uncaught = None  # the exception that left the script's module frame
+        self._last_value = getattr(sys, "last_value", None)
         self.finished = False
-        self.output_counted = True
         self._lost_said = False
 
     def start(self, script_path: str, script_filename: str, source: bytes, argv, cwd: str) -> None:
@@ -74,6 +83,7 @@ class Trial:
         codeinfo = CodeInfo(source_of)
         self.recorder = rec = Recorder(log, self.reprs, codeinfo, self.project)
         log.clock = rec.now
+        self._watch_main_frame(rec, script_filename)
         if self.fine_mode:
             from now_tracer.fine import FineRecorder
 
@@ -115,7 +125,7 @@ class Trial:
                                      calls_keep=0 if self.fine_mode else self.calls_keep,
                                      counter_tool_id=counter_tool_id)
         self.files = FileTracker(rec, self.store, self.core, os.path.join(self.root, ".now"))
-        self.output = OutputCounter()
+        self.output = OutputSizes()
         # Registered before the script runs: atexit is LIFO, so this runs last.
         atexit.register(self.finish)
         if log.stopped is not None:
@@ -128,7 +138,6 @@ class Trial:
         self.store.put(digest, source)
         self._stdlib_dirs = stdlib_dirs()
         self.files.install()
-        self.output.install(sys)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(
                 before=log.pause_for_fork,
@@ -141,6 +150,65 @@ class Trial:
         rec = getattr(self, "recorder", None)
         if rec is not None:
             rec.warning(message)
+
+    def _watch_main_frame(self, rec, filename: str) -> None:
+        """Before the core binds rec.on_raise: keep the exception that leaves the
+        script's `<module>` frame, the bottom one (f_back None: CPython runs it;
+        runpy or exec of the same file would have frames below). Only `raise`
+        callbacks pay for it, and only the first frames up from the core's."""
+        on_raise = rec.on_raise
+        getframe = sys._getframe
+
+        def on_raise_watching_main(act, exc):
+            on_raise(act, exc)
+            f = getframe(1)
+            while f is not None and is_tracer_code(f.f_code):
+                f = f.f_back
+            if f is not None and f.f_back is None:
+                code = f.f_code
+                if code.co_name == "<module>" and code.co_filename == filename:
+                    self.uncaught = exc
+                    # A signal can raise inside a tracer callback: CPython prints
+                    # this traceback next, without the tracer's frames.
+                    trim(exc)
+                    if not isinstance(exc, SystemExit) and sys.excepthook is sys.__excepthook__:
+                        # The default hook reads the script's sources to print it
+                        # (from C on 3.8-3.12, with no Python frame at all): the
+                        # interpreter's reads, not the script's. Files opened after
+                        # (threads still running, atexit handlers) go unrecorded.
+                        self.files.recording = False
+
+        rec.on_raise = on_raise_watching_main
+
+    def abandon(self) -> None:
+        """The boot failed half-way: nothing of the tracer may stay in the script's way."""
+        self.finished = True
+        for step in (lambda: self.core.stop(), lambda: setattr(self.files, "recording", False),
+                     _unpatch_open, lambda: atexit.unregister(self.finish), lambda: self.log.close()):
+            try:
+                step()
+            except Exception:
+                pass
+
+    def _final_outcome(self):
+        """(exit code, exception dict or None) as far as the tracer can know it; the
+        runner, which sees the process end, has the last word on the code."""
+        if self.outcome is not None:
+            return self.outcome
+        exc = self.uncaught
+        if exc is None:
+            last = getattr(sys, "last_value", None)
+            if last is not None and last is not self._last_value:
+                exc = last  # uncaught, printed by PyErr_Print; the core did not see it leave
+        if exc is None:
+            return 0, None
+        if isinstance(exc, SystemExit):
+            return exit_code_of(exc), None
+        code = SIGINT_EXIT_CODE if isinstance(exc, KeyboardInterrupt) else 1
+        try:
+            return code, self.exception_info(exc, trim(exc))
+        except Exception:
+            return code, None
 
     def begin_tracing(self) -> None:
         if self.log.stopped is None:
@@ -236,9 +304,9 @@ class Trial:
                 log.emit(ev)
         except Exception as e:
             self._warn("modules: %s" % e)
-        counts = self.output.counts if self.output_counted else {"stdout": None, "stderr": None}
-        log.emit({"e": "output", "stdout": counts["stdout"], "stderr": counts["stderr"]})
-        exit_code, exception = self.outcome if self.outcome is not None else (0, None)
+        sizes = self.output.sizes(sys)
+        log.emit({"e": "output", "stdout": sizes["stdout"], "stderr": sizes["stderr"]})
+        exit_code, exception = self._final_outcome()
         log.emit(
             {
                 "e": "end",
@@ -260,3 +328,15 @@ class Trial:
         except Exception:
             pass
 
+
+def _unpatch_open() -> None:
+    import builtins
+    import io
+
+    from now_tracer import files
+
+    builtins.open = files.REAL_OPEN
+    io.open = files.REAL_IO_OPEN
+    acc = getattr(files.pathlib, "_NormalAccessor", None)
+    if acc is not None and "open" in acc.__dict__:
+        acc.open = staticmethod(files.REAL_IO_OPEN)

@@ -120,7 +120,9 @@ class DeploymentTests(TracerTestCase):
         self.assertEqual(tail[-2:], ["output", "end"])
         self.assertEqual(set(tail[:-2]), {"module"})
         out = by_type(events, "output")[0]
-        self.assertEqual((out["stdout"], out["stderr"]), (4, 0))
+        # stdout and stderr are pipes here: their sizes cannot be known without
+        # wrapping the streams (test_output.py has the regular-file case)
+        self.assertEqual((out["stdout"], out["stderr"]), (None, None))
 
 
 def _in_tested_python(code: str):

@@ -175,18 +175,16 @@ class ExitTests(TracerTestCase):
         plain, traced = self.check(source, args=("a", "--b"), stdin=b"in", env={"NOW_X": "y"})
         end = by_type(traced.events(), "end")[0]
         self.assertEqual(end["exit_code"], plain.returncode)
-        warnings = [e["message"] for e in by_type(traced.events(), "warning")]
-        self.assertTrue(any("compile() rejected the script" in w for w in warnings), warnings)
 
     def test_uncompilable_script_killed_by_a_signal(self):
         source = b"import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\x00\n"
         plain, traced = self.run_both({"main.py": source})
-        if plain.returncode == -signal.SIGTERM:  # 3.8–3.11 run it
-            self.assertEqual(traced.returncode, 128 + signal.SIGTERM)
+        self.assertSameBehaviour(plain, traced)
+        ends = by_type(traced.events(), "end")
+        if plain.returncode == -signal.SIGTERM:  # 3.8–3.11 run it: no atexit, no end (the runner has the signal)
+            self.assertEqual(ends, [])
         else:
-            self.assertSameBehaviour(plain, traced)
-        end = by_type(traced.events(), "end")[0]
-        self.assertEqual(end["exit_code"], traced.returncode)
+            self.assertEqual(ends[0]["exit_code"], traced.returncode)
 
     def test_keyboard_interrupt(self):
         plain, traced = self.check(
@@ -342,7 +340,7 @@ class EnvironmentTests(TracerTestCase):
         # the atexit handlers ran before the log's end
         ev = traced.events()
         self.assertEqual(ev[-1]["e"], "end")
-        self.assertEqual(by_type(ev, "output")[0]["stdout"], len(traced.stdout.decode()))
+        self.assertIsNone(by_type(ev, "output")[0]["stdout"])  # a pipe
 
     def test_project_modules_shadowing_stdlib(self):
         # The tracer imports json, uuid, getopt, tokenize… before the script;

@@ -9,7 +9,8 @@ Each module of MODULES below runs, per interpreter of INTERPRETERS (the host's p
 with the sys.monitoring core), once untraced and once per traced mode of MODES, as
 
     python unittest_main.py RESULTS.json -v test.test_x                        (untraced)
-    python python-tracer --root PROJ --log LOG [MODE FLAGS] -- unittest_main.py RESULTS.json -v test.test_x
+    python unittest_main.py RESULTS.json -v test.test_x                        (traced: as `now run`,
+        PYTHONPATH=python-tracer/boot NOW_TRACER_BOOT='["--root", PROJ, "--log", LOG, MODE FLAGS…]')
 
 where unittest_main.py is `python -m unittest` as a script (the tracer runs scripts,
 not `-m`) that also writes each test's outcome to RESULTS.json. The test package is
@@ -274,15 +275,20 @@ def run_one(interp_cmd, want_core, test_dir, entry, mode, work):
     results = os.path.join(work, "results.json")
     log = os.path.join(work, "log.jsonl")
     script_args = [os.path.join(proj, "unittest_main.py"), results] + module_args(entry)
+    env = child_env()
+    cmd = interp_cmd + script_args
     if mode == "untraced":
-        cmd = interp_cmd + script_args
         timeout = TIMEOUT["untraced"]
     else:
-        cmd = interp_cmd + [TRACER, "--root", proj, "--log", log] + MODES[mode] + ["--"] + script_args
+        # As `now run` starts a trial: the interpreter runs the script, the tracer comes
+        # in through python-tracer/boot/sitecustomize.py (see now_tracer/cli.py).
+        env["PYTHONPATH"] = os.path.join(TRACER, "boot")
+        env["NOW_TRACER_PYTHONPATH"] = "-"
+        env["NOW_TRACER_BOOT"] = json.dumps(["--root", proj, "--log", log] + MODES[mode])
         timeout = TIMEOUT["traced"]
     started = time.monotonic()
     try:
-        p = subprocess.run(cmd, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
                            start_new_session=True)
     except subprocess.TimeoutExpired as e:

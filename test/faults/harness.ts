@@ -186,7 +186,21 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** Live Python tracers started for a project root (their command line names the root). */
+/**
+ * The tracer options a traced interpreter was started with (`python script`, the tracer
+ * booted through PYTHONPATH: NOW_TRACER_BOOT in its initial environment, which
+ * /proc/PID/environ keeps after the boot removed the variable); null for other processes.
+ */
+export function bootOptions(pid: number): string[] | null {
+  try {
+    const entry = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((e) => e.startsWith("NOW_TRACER_BOOT="));
+    return entry ? JSON.parse(entry.slice("NOW_TRACER_BOOT=".length)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Live Python tracers started for a project root (their command line, or their boot options, name the root). */
 export function tracersOf(root: string): { pid: number; cmdline: string }[] {
   const out: { pid: number; cmdline: string }[] = [];
   for (const name of fs.readdirSync("/proc")) {
@@ -198,7 +212,10 @@ export function tracersOf(root: string): { pid: number; cmdline: string }[] {
       continue;
     }
     const i = argv.indexOf("--root");
-    if (i < 0 || argv[i + 1] !== root || !argv.some((a) => a === TRACER_DIR || a.endsWith("python-tracer"))) continue;
+    const byArgv = i >= 0 && argv[i + 1] === root && argv.some((a) => a === TRACER_DIR || a.endsWith("python-tracer"));
+    const boot = bootOptions(Number(name));
+    const j = boot ? boot.indexOf("--root") : -1;
+    if (!byArgv && !(boot && j >= 0 && boot[j + 1] === root)) continue;
     if (!alive(Number(name))) continue;
     out.push({ pid: Number(name), cmdline: argv.filter(Boolean).join(" ") });
   }

@@ -8,7 +8,7 @@ import { NOW, rng, REPO } from "../helpers";
 import {
   allTrials, completeProblems, daemonLogProblems, excerpt, finish, integrityCheck, killPid, killStarted, makeProject,
   namespaceProblem, partialProblems, peakRssKiB, roundSeed, runReaders, sleep, stackIn, startDaemon, startNow, stopDaemon,
-  summaryTrial, Tally, tracersOf, trialByTag, alive, childrenOf, workloadArgs, expectedActivations, endedProblems, type DaemonHandle, type Proc, type TrialFacts,
+  summaryTrial, Tally, tracersOf, bootOptions, trialByTag, alive, childrenOf, workloadArgs, expectedActivations, endedProblems, type DaemonHandle, type Proc, type TrialFacts,
   type Workload, RUN_TIMEOUT_MS, startProc,
 } from "./harness";
 import type { BigTrialScenario, ConcurrentScenario, DiskFullScenario, KillScenario, Scenario } from "./scenarios";
@@ -318,7 +318,7 @@ async function playKill(s: KillScenario, tally: Tally): Promise<void> {
 
 function isTracer(pid: number): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("python-tracer");
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("python-tracer") || bootOptions(pid) !== null;
   } catch {
     return false;
   }

@@ -98,7 +98,9 @@ function summary(db: DB, t: TrialRow): string {
   pairs.push(["status", t.status + (t.exit_code !== null ? `, exit code ${t.exit_code}` : "") + (t.signal ? `, killed by ${t.signal}` : "")]);
   if (t.incomplete) pairs.push(["record", `incomplete: ${t.incomplete}`]);
   if (t.stdout_chars !== null || t.stderr_chars !== null) {
-    pairs.push(["output", `${t.stdout_chars ?? "?"} characters on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
+    // Bytes that reached a stdout/stderr that was a regular file (file offsets: the tracer wraps
+    // no stream); "?" for a terminal or a pipe, which cannot be measured without being seen.
+    pairs.push(["output", `${t.stdout_chars ?? "?"} bytes on stdout, ${t.stderr_chars ?? "?"} on stderr`]);
   }
   if (t.granularity === "fine") {
     const v = countValues(db, t.id);

@@ -152,17 +152,35 @@ export async function startTrial(req: RunRequest): Promise<RunningTrial> {
       throw new StoreUnwritable(reason);
     }
     const log = eventLogPath(root, uuid);
-    const tracerArgs = [tracerDir(), "--root", root, "--trial", uuid, "--log", log];
-    if (!req.redact) tracerArgs.push("--no-redact");
-    if (config.repr_types.length) tracerArgs.push("--repr-types", config.repr_types.join(","));
-    if (fine) tracerArgs.push("--fine", "--loop-keep", String(loopKeep));
-    else tracerArgs.push("--calls-keep", String(callsKeep));
-    tracerArgs.push("--", req.script, ...req.args);
-    return supervise(db, trialId, root, uuid, log, python, tracerArgs, req);
+    const options = ["--root", root, "--trial", uuid, "--log", log];
+    if (!req.redact) options.push("--no-redact");
+    if (config.repr_types.length) options.push("--repr-types", config.repr_types.join(","));
+    if (fine) options.push("--fine", "--loop-keep", String(loopKeep));
+    else options.push("--calls-keep", String(callsKeep));
+    return supervise(db, trialId, root, uuid, log, python, options, req);
   } catch (e) {
     db.close();
     throw unwritable(e) ?? e;
   }
+}
+
+/**
+ * The environment of a traced interpreter: python-tracer/boot first on PYTHONPATH, whose
+ * sitecustomize starts the tracer inside `python script args` (CPython runs the script
+ * itself) and then puts back what it finds here: the user's PYTHONPATH (`-`: none, `+`
+ * and the value), NOW_TRACER_SIGIGN (the signals the user's shell ignored, from
+ * bin/now.js), the tracer's options (NOW_TRACER_BOOT; none: an untraced run that only
+ * needs the signals back). The same as the tracer's own `python python-tracer`
+ * (python-tracer/now_tracer/cli.py, boot_environment).
+ */
+export function bootEnvironment(base: NodeJS.ProcessEnv, options: string[] | null): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  const user = base.PYTHONPATH;
+  env.NOW_TRACER_PYTHONPATH = user === undefined ? "-" : "+" + user;
+  env.PYTHONPATH = path.join(tracerDir(), "boot") + (user ? path.delimiter + user : "");
+  if (options) env.NOW_TRACER_BOOT = JSON.stringify(options);
+  else delete env.NOW_TRACER_BOOT;
+  return env;
 }
 
 /**
@@ -189,7 +207,7 @@ export function unwritable(e: unknown): StoreUnwritable | null {
 }
 
 function supervise(
-  db: DB, trialId: number, root: string, uuid: string, log: string, python: string, args: string[], req: RunRequest,
+  db: DB, trialId: number, root: string, uuid: string, log: string, python: string, options: string[], req: RunRequest,
 ): RunningTrial {
   const started = Date.now();
   let events = 0;
@@ -213,8 +231,9 @@ function supervise(
   let cancelled = false;
   // The tracer stops recording when this process dies; naming it spares the tracer a
   // guess when we die before it starts (see python-tracer's eventlog.py).
-  const env = { ...req.env, NOW_TRACER_PARENT: String(process.pid) };
-  const child: ChildProcess = spawn(python, args, { cwd: req.cwd, env, stdio });
+  const env = bootEnvironment({ ...req.env, NOW_TRACER_PARENT: String(process.pid) }, options);
+  // `python script args`, as untraced: the tracer comes in through the environment.
+  const child: ChildProcess = spawn(python, [req.script, ...req.args], { cwd: req.cwd, env, stdio });
   for (const fd of fds) fs.closeSync(fd);
   // Before anything else: a command recovering this trial must see the tracer alive even
   // if we die before its log's header is ingested (the log's header has it too).

@@ -1,6 +1,7 @@
 import { spawn } from "child_process";
 import os from "os";
 import { NowError } from "../errors";
+import { bootEnvironment } from "./runTrial";
 
 /**
  * Runs the script as plain `python script.py args` would, for when nothing can be recorded
@@ -9,7 +10,10 @@ import { NowError } from "../errors";
  */
 export function runUntraced(python: string, script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [script, ...args], { cwd, env, stdio: "inherit" });
+    // Through the tracer's boot only when there are ignored signals to give back (see
+    // bin/now.js); it starts no trial without NOW_TRACER_BOOT.
+    const childEnv = env.NOW_TRACER_SIGIGN ? bootEnvironment(env, null) : env;
+    const child = spawn(python, [script, ...args], { cwd, env: childEnv, stdio: "inherit" });
     // As for a traced run: Ctrl-C reaches the script through the process group.
     const ignore = () => {};
     const onTerm = () => child.kill("SIGTERM");
