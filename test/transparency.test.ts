@@ -37,10 +37,6 @@ const TRACED: Mode[] = ["coarse", "fine"];
  * every interpreter or both modes; each run a key names must still differ.
  */
 const KNOWN: Record<string, string> = {
-  "atime_after_write * *":
-    "files.py hashes a file the script wrote when it is closed: that read moves the atime the script had set (test_os UtimeTests.test_utime_fd)",
-  "cprofile_own * *":
-    "the tracer's stdout counter (output.py:40(write)) and its len() call show in the script's own cProfile",
   "del_large_bytes 3.11 coarse":
     "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two blocks)",
   "del_large_bytes 3.11 fine":
@@ -49,36 +45,14 @@ const KNOWN: Record<string, string> = {
     "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two arrays)",
   "del_large_numpy 3.11 fine":
     "a local deleted by `del` stays alive: fine mode's f_locals snapshot (3.11) holds it (peak: two arrays)",
-  "first_line_modules 3.11 *":
-    "the tracer imports ~35 modules before the script (getopt, tokenize, json, hashlib, ast, __future__ …), and sys.gettrace() is the settrace core's",
   "first_line_modules 3.13 *":
-    "the tracer imports ~65 modules before the script (getopt, tokenize, json, hashlib, ast, __future__ …)",
-  "module_getattribute * *":
-    "the tracer getattr()s an imported module (__loader__, __spec__; in fine mode more): the module class's own __getattribute__ runs",
-  "nohup_sighup * *":
-    "SIGHUP ignored by nohup is not inherited (node resets it to SIG_DFL and the tracer's python gets that): SIGHUP kills the script, exit 129; its record then has no activation at all (the events still buffered are lost)",
-  "open_on_class * *":
-    "files.py replaces io.open/builtins.open by a Python function, which binds as a method on a class: self.open(path, 'w') passes self (TypeError)",
-  "print_stack * *":
-    "5 frames under the script's <module>: runpy's two, python-tracer/__main__.py, the tracer's main and run (print_stack, inspect.stack, f_back)",
+    "six modules the tracer needs stay imported on 3.13 (threading, enum, types, collections, collections.abc, _collections: dropping them would give the script second copies of threading or enum); python-tracer/README.md, What a script can still see",
   "recursion_depth 3.11 *":
     "less recursion headroom: RecursionError at depth 985-987 of 998 at the default limit, 2991 of 2998 at 3000 (the tracer's frames and callbacks count)",
   "recursion_depth 3.13 *":
     "less recursion headroom: RecursionError at depth 991 of 998 at the default limit, 2991-2993 of 2998 at 3000",
   "recursion_uncaught * *":
     "the RecursionError is raised again in the tracer: a chained \"During handling of the above exception\" header, tracer frames, 7-11 fewer repeated lines",
-  "replaced_builtins * *":
-    "the tracer calls the script's builtins.isinstance (~1350 calls instead of 3) and builtins.len (its lru_cache's statistics change); the record is lost: 0 activations, \"the event log ends before the script did\"",
-  "sigint_busy 3.11 *":
-    "a SIGINT from outside lands in a tracer callback (core_settrace.py in the KeyboardInterrupt's traceback); on 3.11 tracing then stops for the rest of the run",
-  "sigint_busy 3.13 fine":
-    "a SIGINT from outside lands in fine mode's callbacks (core_sysmon.py, fine.py, recorder.py in the KeyboardInterrupt's traceback)",
-  "sigint_generator * *":
-    "a SIGINT pending when a generator resumes is raised in the tracer's callback, outside the generator's try (test_generators test_raise_and_yield_from)",
-  "stdio_types * *":
-    "sys.stdout and sys.stderr carry an instance attribute `write`, a Python function (output.py counts characters)",
-  "struct_subclass 3.13 *":
-    "SEGFAULT (exit 139): the tracer reprs a struct.Struct subclass's self before Struct.__init__ ran (test_struct test_struct_subclass_instantiation); no activation recorded",
   "weakref_finalise 3.11 coarse":
     "an argument rebound to None is freed when the function returns, not at once: the f_locals snapshot (3.11) read to record the arguments holds it",
   "weakref_finalise 3.11 fine":
@@ -161,7 +135,7 @@ function runOnce(c: Case, interp: Interpreter, mode: Mode, dir: string, io: stri
   fs.copyFileSync(c.file, path.join(dir, script));
   const cmd = mode === "untraced"
     ? [interp.python, script, ...c.args]
-    : [process.execPath, NOW, "run", mode === "fine" ? "--fine" : "--coarse", script, ...c.args];
+    : [NOW, "run", mode === "fine" ? "--fine" : "--coarse", script, ...c.args];
   const argv = [...c.wrapper, ...cmd];
   // Files, not pipes: what nowls can see of a regular file (its last byte) is part of
   // what is tested, and the outputs are compared whole.
