@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 
 try:
     # 3.13+: the table opcode.opmap is, without the rest of opcode.py (~0.5 ms of
@@ -66,6 +67,7 @@ except ImportError:
     from opcode import opmap as _OP
 
 from now_tracer import tbtrim
+from now_tracer.recorder import _WRITEBACK_ALWAYS, LocalsRelease, clear_locals, local_names
 
 _PRE_311 = sys.version_info < (3, 11)
 RETURN_VALUE = _OP["RETURN_VALUE"]
@@ -121,6 +123,25 @@ def file_flag(is_project, filename, failed):
     return flag
 
 
+def exc_keeper(exc_json):
+    """keep(exc): what a frame entry remembers of the last exception that passed
+    through the frame, until the frame returns (to tell a raise from a return):
+    never the exception itself, which would keep it, its traceback and every frame
+    and local of that traceback alive after the script's `except` let go of it. A
+    weak reference if it takes one (user exception classes), else its rendered
+    text (exc_json(exc), a str) now."""
+
+    ref = weakref.ref
+
+    def keep(exc):
+        try:
+            return ref(exc)
+        except TypeError:
+            return exc_json(exc)
+
+    return keep
+
+
 class _CodeMeta:
     __slots__ = ("code", "is_gen", "co_code", "first_resume")
 
@@ -173,6 +194,9 @@ class SettraceCore:
         self.thread_parents: dict = {}
         self._state = [False]  # [active]: a list cell, cheap to read in the trace functions
         self._global = None
+        self.locals_release = LocalsRelease()
+        if fine is not None:
+            fine.set_held(self.locals_release.held)
 
     # -- public ----------------------------------------------------------------
     @property
@@ -266,10 +290,21 @@ class SettraceCore:
 
         failed = self._failed
         meta_of = self._meta_cache()
+        keep_exc = exc_keeper(rec.exc_json)
+        stash = rec.stash
+        release = self.locals_release.release
+        pend = self.locals_release.pend
+        one_shot = not _WRITEBACK_ALWAYS
 
-        # A frame entry: [activation, code, last exception, its f_lasti,
-        # activations started before it, is generator/coroutine].
+        def kept(k):
+            return k if k.__class__ is str else k()
+
+        # A frame entry: [activation, code, last exception (exc_keeper), its f_lasti,
+        # activations started before it, is generator/coroutine, f_locals snapshot
+        # to empty at the first line event].
         def local_trace(frame, event, arg):
+            if pend:
+                release(id(frame))
             if event == "return":
                 try:
                     key = id(frame)
@@ -282,7 +317,7 @@ class SettraceCore:
                         if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
                             on_return(e[0], arg)
                         else:
-                            on_raise(e[0], exc)
+                            on_raise(e[0], kept(exc))
                         return None
                     meta = meta_of(e[1])
                     lasti = frame.f_lasti
@@ -297,7 +332,7 @@ class SettraceCore:
                     else:
                         del frames[key]
                         if exc is not None:
-                            on_raise(e[0], exc)
+                            on_raise(e[0], kept(exc))
                         else:
                             on_return(e[0], arg)
                 except Exception as err:
@@ -307,11 +342,26 @@ class SettraceCore:
                 try:
                     e = frames.get(id(frame))
                     if e is not None:
-                        e[2] = arg[1]
+                        e[2] = keep_exc(arg[1])
                         e[3] = frame.f_lasti
                         e[4] = counter[0]
                     if hidden:
                         splice(arg[1], arg[2])
+                except Exception as err:
+                    failed(err)
+                return local_trace
+            if event == "line":
+                # The one line event asked for at the call (below): the call's
+                # snapshot of the arguments is emptied before the body runs. No
+                # script code ran since that callback, so f_locals was not read
+                # since and this callback's write-back does nothing (3.11+).
+                try:
+                    frame.f_trace_lines = False
+                    e = frames.get(id(frame))
+                    if e is not None and e[6] is not None:
+                        d = e[6]
+                        e[6] = None
+                        clear_locals(d, local_names(e[1]), 1)
                 except Exception as err:
                     failed(err)
             return local_trace
@@ -332,6 +382,8 @@ class SettraceCore:
                 return None
             if code.co_name in skipped:
                 return None
+            if pend:
+                release(id(frame))
             try:
                 frame.f_trace_lines = False
                 key = id(frame)
@@ -367,7 +419,19 @@ class SettraceCore:
                     parent = thread_parents.get(id(threading.current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
-                frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
+                e = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS, None]
+                frames[key] = e
+                d = stash[0]
+                if d is not None:
+                    # on_call read f_locals of a function that rebinds a parameter:
+                    # that snapshot must go before the body rebinds it.
+                    stash[0] = None
+                    if one_shot:
+                        e[6] = d
+                        frame.f_trace_lines = True
+                    else:
+                        pend[key] = (d, code, threading.get_ident())
+                    d = None
                 # on_call may have stopped recording (the log failed): then the
                 # frame must not get a trace function (see stop).
                 return local_trace if state[0] else None
@@ -444,6 +508,14 @@ class SettraceCore:
 
         failed = self._failed
         meta_of = self._meta_cache()
+        keep_exc = exc_keeper(rec.exc_json)
+        stash = rec.stash
+        release = self.locals_release.release
+        pend = self.locals_release.pend
+        refresh = not _WRITEBACK_ALWAYS
+
+        def kept(k):
+            return k if k.__class__ is str else k()
 
         def loop_exit(frame, st, code):
             """A StopIteration that only ends a `for` loop (or a comprehension
@@ -473,6 +545,8 @@ class SettraceCore:
             table = st.table
 
             def tr(frame, event, arg):
+                if pend and (len(pend) > 1 or id(frame) not in pend):
+                    release(id(frame))
                 if event == "line":
                     try:
                         L = frame.f_lineno
@@ -495,6 +569,12 @@ class SettraceCore:
                                 return tr
                         if cur is not None and cur[6]:
                             close(st, frame, cur, L)
+                        elif refresh and id(frame) in pend:
+                            # The snapshot an earlier statement's read left may hold
+                            # what the statement that just ended deleted or rebound
+                            # (`del x`): read again, which drops it, before the next
+                            # statement can look (a weakref, a count).
+                            frame.f_locals
                         st.cur = g
                         st.cont = L != g[0]
                         st.calls = None
@@ -517,7 +597,7 @@ class SettraceCore:
                                 on_return(e[0], arg)
                             else:
                                 end_raised(st, frame)
-                                on_raise(e[0], exc)
+                                on_raise(e[0], kept(exc))
                             return None
                         meta = meta_of(e[1])
                         lasti = frame.f_lasti
@@ -538,7 +618,7 @@ class SettraceCore:
                             frames.pop(id(frame), None)
                             if exc is not None:
                                 end_raised(st, frame)
-                                on_raise(e[0], exc)
+                                on_raise(e[0], kept(exc))
                             else:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
@@ -548,7 +628,7 @@ class SettraceCore:
                 if event == "exception":
                     try:
                         ev = arg[1]
-                        e[2] = ev
+                        e[2] = keep_exc(ev)
                         e[3] = frame.f_lasti
                         e[4] = counter[0]
                         tp = type(ev)
@@ -577,6 +657,8 @@ class SettraceCore:
                 return None
             if code.co_name in skipped:
                 return None
+            if pend:
+                release(id(frame))
             try:
                 key = id(frame)
                 e = frames.get(key)
@@ -610,6 +692,7 @@ class SettraceCore:
                     parent = thread_parents.get(id(threading.current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
+                stash[0] = None  # enter() reads the parameters too: LocalsRelease has the dict
                 try:
                     st = enter(frame, act, pst, code)
                 except Exception as err:

@@ -126,6 +126,13 @@ class FineRecorder:
         self._gmaps: dict = {}  # id(globals dict) -> (the dict, name -> latest value)
         self._gmaps_sweep = 256
         self.live: dict = {}    # activation -> State, until it ends
+        self._held = _no_hold
+        self._build()
+
+    def set_held(self, held) -> None:
+        """held(frame, d): told of every f_locals dict read here (see
+        recorder.LocalsRelease); before the core builds its trace functions."""
+        self._held = held
         self._build()
 
     # -- static tables -------------------------------------------------------------
@@ -234,6 +241,7 @@ class FineRecorder:
         CAP = CALLS_CAP
         HALF = CALLS_CAP // 2
         deque = collections.deque
+        held = self._held
 
         def ids(lst):
             if not lst:
@@ -372,6 +380,7 @@ class FineRecorder:
                 # since a `finally:` block may still run lines before it.
                 st.ret = (resolve(st, g[G_READS]), st.calls, st.files)
             loc = frame.f_locals
+            held(frame, loc)
             for targets, reads in g[G_PARTS]:
                 deps = None
                 for t in targets:
@@ -456,6 +465,7 @@ class FineRecorder:
 
         def snapshot(st, frame, g):
             loc = frame.f_locals
+            held(frame, loc)
             snap = {}
             for targets, _ in g[G_PARTS]:
                 for t in targets:
@@ -513,6 +523,7 @@ class FineRecorder:
                 ct = ids(calls)
                 ft = ids(files)
                 loc = frame.f_locals
+                held(frame, loc)
                 latest = st.latest
                 for name, fmt in params:
                     try:
@@ -651,6 +662,10 @@ class FineRecorder:
         self.note_file = note_file
         self.unknown_once = unknown_once
         self.finish = finish
+
+
+def _no_hold(frame, d):
+    pass
 
 
 def _first_id(entry):
