@@ -67,7 +67,7 @@ except ImportError:
     from opcode import opmap as _OP
 
 from now_tracer import tbtrim
-from now_tracer.recorder import _WRITEBACK_ALWAYS, LocalsRelease, clear_locals, local_names
+from now_tracer.recorder import _CO_OPTIMIZED, _WRITEBACK_ALWAYS, LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
 
 _PRE_311 = sys.version_info < (3, 11)
 RETURN_VALUE = _OP["RETURN_VALUE"]
@@ -312,6 +312,8 @@ class SettraceCore:
                     if e is None or not state[0]:
                         return None
                     exc = e[2]
+                    if pend:
+                        pend.pop(key, None)  # (a yield: the next callback elsewhere empties it)
                     if not e[5]:
                         del frames[key]
                         if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
@@ -512,7 +514,9 @@ class SettraceCore:
         stash = rec.stash
         release = self.locals_release.release
         pend = self.locals_release.pend
-        refresh = not _WRITEBACK_ALWAYS
+        refresh = not _WRITEBACK_ALWAYS and LOCALS_SNAPSHOT
+        held = self.locals_release.held
+        plen = pend.__len__
 
         def kept(k):
             return k if k.__class__ is str else k()
@@ -534,18 +538,23 @@ class SettraceCore:
                 f_returned(st, frame, value)
             except Exception as err:
                 failed(err)
+            if pend:
+                pend.pop(id(frame), None)
 
         def end_raised(st, frame):
             try:
                 f_ended(st, frame)
             except Exception as err:
                 failed(err)
+            if pend:
+                pend.pop(id(frame), None)
 
         def make_tracer(e, st):
             table = st.table
+            optimized = refresh and bool(e[1].co_flags & _CO_OPTIMIZED)
 
             def tr(frame, event, arg):
-                if pend and (len(pend) > 1 or id(frame) not in pend):
+                if pend and (plen() > 1 or id(frame) not in pend):
                     release(id(frame))
                 if event == "line":
                     try:
@@ -569,12 +578,14 @@ class SettraceCore:
                                 return tr
                         if cur is not None and cur[6]:
                             close(st, frame, cur, L)
-                        elif refresh and id(frame) in pend:
-                            # The snapshot an earlier statement's read left may hold
-                            # what the statement that just ended deleted or rebound
-                            # (`del x`): read again, which drops it, before the next
-                            # statement can look (a weakref, a count).
-                            frame.f_locals
+                        elif optimized:
+                            # The snapshot an earlier read left may hold what the
+                            # statement that just ended deleted or rebound (`del x`):
+                            # read again, which drops it, before the next statement
+                            # can look (a weakref, a count). Read at every statement,
+                            # so a count the script takes in this frame sees the same
+                            # snapshot each time.
+                            held(frame, frame.f_locals)
                         st.cur = g
                         st.cont = L != g[0]
                         st.calls = None

@@ -78,7 +78,6 @@ _RAW = frozenset((int, float, bool, type(None), complex))
 RAW_STR = 4096
 # Receivers whose method calls are not taken as changing them (`os.makedirs(p)`).
 _NOT_MUTATED = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
-_MISSING = object()
 
 
 class _NotEvaluated:
@@ -237,7 +236,6 @@ class FineRecorder:
         RAW = _RAW
         NOTEV = NOT_EVALUATED
         NOT_MUTATED = _NOT_MUTATED
-        MISSING = _MISSING
         CAP = CALLS_CAP
         HALF = CALLS_CAP // 2
         deque = collections.deque
@@ -402,7 +400,7 @@ class FineRecorder:
                             v, glob = NOTEV, bool(t[T_GLOBAL])
                         if t[T_COND]:
                             snap = st.snap
-                            if snap is not None and snap.get(t, MISSING) is v:
+                            if snap is not None and snap.get(t) == id(v):
                                 continue  # a one-line body that did not run (the value is unchanged)
                         if t[T_KIND] == "mutation" and issubclass(type(v), NOT_MUTATED):
                             continue
@@ -470,10 +468,15 @@ class FineRecorder:
             for targets, _ in g[G_PARTS]:
                 for t in targets:
                     if t[T_COND]:
+                        # The identity only: the object itself would be kept
+                        # alive past a rebinding. (An object freed before the
+                        # statement ends and another made at its address would
+                        # hide that value: the old one is alive until the target
+                        # is rebound, so only a `del` in between allows it.)
                         try:
-                            snap[t] = target_value(t, frame, loc)[0]
+                            snap[t] = id(target_value(t, frame, loc)[0])
                         except Exception:
-                            snap[t] = MISSING
+                            pass
             st.snap = snap
 
         def enter(frame, act, pst, code):

@@ -90,6 +90,9 @@ class LocalsRelease:
         pend = self.pend
         get_ident = threading.get_ident
         names_of: dict = {}
+        # bound now: the script may replace builtins (`builtins.len = lru_cache(4)(len)`)
+        keys = pend.copy
+        names_count = names_of.__len__
 
         def held(frame, d):
             if d.__class__ is dict:
@@ -100,7 +103,7 @@ class LocalsRelease:
         def release(key):
             """Empty the snapshots of frames other than `key` (None: all) of this thread."""
             me = get_ident()
-            for k in list(pend):
+            for k in keys():
                 if k == key:
                     continue
                 item = pend.get(k)
@@ -112,13 +115,19 @@ class LocalsRelease:
                 item = None
                 names = names_of.get(code)
                 if names is None:
-                    if len(names_of) > 4096:
+                    if names_count() > 4096:
                         names_of.clear()
                     names = names_of[code] = local_names(code)
                 clear_locals(d, names, 1)
 
+        def ended(frame):
+            """The frame returned or raised: its dict goes with it, unless someone
+            else (a script that returned `locals()`) keeps it, which is then theirs."""
+            pend.pop(id(frame), None)
+
         self.held = held
         self.release = release
+        self.ended = ended
 
 
 class Recorder:
