@@ -33,12 +33,15 @@ the `elided` id without remembering every evicted id.
 from __future__ import annotations
 
 import collections
+import io
 import itertools
 import sys
 import types
+import weakref
 
 from now_tracer.eventlog import encode_str
 from now_tracer.fineast import (
+    FILE_ONLY,
     G_FIRST,
     G_HAS,
     G_READS,
@@ -126,6 +129,11 @@ class FineRecorder:
         self._gmaps_sweep = 256
         self.live: dict = {}    # activation -> State, until it ends
         self._held = _no_hold
+        # id(file object) -> (weakref to it, the write access that opened it)
+        self._wfiles: dict = {}
+        # id(frame of a generator/coroutine not started) -> (code, deps, calls, files)
+        # of the statement that made it
+        self._born: dict = {}
         self._build()
 
     def set_held(self, held) -> None:
@@ -240,6 +248,33 @@ class FineRecorder:
         HALF = CALLS_CAP // 2
         deque = collections.deque
         held = self._held
+        IO_TYPES = _IO_TYPES
+        GEN_TYPES = _GEN_TYPES
+        writes = rec_.write_accesses
+        wfiles = self._wfiles
+        born = self._born
+        wref = weakref.ref
+
+        def wrote(v, files):
+            """v (a file object) was opened by its statement: if for writing, later
+            statements that write through it are linked to that access."""
+            for a in reversed(files):
+                if a in writes:
+                    if len(wfiles) >= 1024:
+                        for k in [k for k, w in wfiles.items() if w[0]() is None]:
+                            del wfiles[k]
+                    wfiles[id(v)] = (wref(v), a)
+                    return
+
+        def born_now(v, deps, calls, files):
+            """A generator or coroutine made by this statement and not started: its
+            parameters come from here, not from the statement that first resumes it
+            (`g = gen(n)`, later `next(g)`)."""
+            fr = _unstarted_frame(v)
+            if fr is not None:
+                if len(born) >= 4096:
+                    del born[next(iter(born))]
+                born[id(fr)] = (fr.f_code, deps, calls, files)
 
         def ids(lst):
             if not lst:
@@ -402,8 +437,20 @@ class FineRecorder:
                             snap = st.snap
                             if snap is not None and snap.get(t) == id(v):
                                 continue  # a one-line body that did not run (the value is unchanged)
-                        if t[T_KIND] == "mutation" and issubclass(type(v), NOT_MUTATED):
-                            continue
+                    files = st.files
+                    cls = type(v)  # not v.__class__: a property or __getattribute__ of the script
+                    if not t[T_FAST]:
+                        if t[T_KIND] == "mutation":
+                            if issubclass(cls, NOT_MUTATED):
+                                continue
+                            # Written through a file the script opened for writing: this
+                            # value is what went into the file (the server draws the edge
+                            # from it to the file's written version).
+                            w = wfiles.get(id(v)) if cls in IO_TYPES else None
+                            if w is not None and w[0]() is v:
+                                files = [w[1]] if not files else (files if w[1] in files else files + [w[1]])
+                            elif t[T_EXTRA] is FILE_ONLY:
+                                continue
                     if deps is None:
                         latest = st.latest
                         gmap = st.gmap
@@ -415,14 +462,18 @@ class FineRecorder:
                                 if d is None:
                                     continue
                             deps.append(d)
-                    # record(st, t, v, deps, st.calls, st.files), inlined
+                    if cls in IO_TYPES and files:
+                        wrote(v, files)
+                    elif cls in GEN_TYPES:
+                        born_now(v, deps, st.calls, files)
+                    # record(st, t, v, deps, st.calls, files), inlined
                     slots = st.slots
                     c = slots.get(t, 0)
                     vid = next_vid()
                     if c.__class__ is int:
                         if c < K:
                             slots[t] = c + 1
-                            append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(st.files)))
+                            append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(files)))
                             name = t[T_STORE]
                             if name is not None:
                                 if glob:
@@ -435,7 +486,6 @@ class FineRecorder:
                         st.rings.append(c)
                     ref = [vid, c, 1, False]
                     ring = c.ring
-                    cls = type(v)  # not v.__class__: a property or __getattribute__ of the script
                     if cls not in RAW:
                         # Rendered when written if that gives the same text:
                         # short strings, containers of scalars (a snapshot of
@@ -445,7 +495,7 @@ class FineRecorder:
                                 v = (value_json(v),)
                         else:
                             v = rsnap(v) or (value_json(v),)
-                    ring.append((ref, v, deps, st.calls, st.files))
+                    ring.append((ref, v, deps, st.calls, files))
                     if len(ring) > K:  # evict, inlined
                         r = ring.popleft()[0]
                         r[2] = 2
@@ -516,7 +566,10 @@ class FineRecorder:
             params = ci.params
             if params:
                 deps = calls = files = None
-                if pst is not None:
+                b = born.pop(id(frame), None) if born else None
+                if b is not None and b[0] is code:
+                    deps, calls, files = b[1], b[2], b[3]
+                elif pst is not None:
                     cur = pst.cur
                     if cur is not None:
                         deps = resolve(pst, cur[G_READS])
@@ -669,6 +722,26 @@ class FineRecorder:
 
 def _no_hold(frame, d):
     pass
+
+
+_IO_TYPES = frozenset((io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom, io.FileIO))
+_GEN_TYPES = frozenset((types.GeneratorType, types.CoroutineType))
+
+
+def _unstarted_frame(v):
+    """The frame of a generator or coroutine that has not started running, else
+    None (attributes of the builtin types: no script code runs)."""
+    if type(v) is types.GeneratorType:
+        fr = v.gi_frame
+        if fr is None or v.gi_running or getattr(v, "gi_suspended", False):
+            return None
+    else:
+        fr = v.cr_frame
+        if fr is None or v.cr_running or getattr(v, "cr_suspended", False):
+            return None
+    if sys.version_info < (3, 11) and fr.f_lasti != -1:
+        return None
+    return fr
 
 
 def _first_id(entry):

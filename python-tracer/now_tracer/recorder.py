@@ -150,6 +150,7 @@ class Recorder:
         self._base = self._perf()
         self._code_ids = itertools.count(1)
         self._access_ids = itertools.count(1)
+        self.write_accesses: set = set()  # access ids opened for writing (fine mode's file edges)
         self._codes: dict = {}  # id(code) -> (code, code id, parameter names, call-line format)
         self._warned: set = set()
         self._lock = threading.Lock()
@@ -321,6 +322,8 @@ class Recorder:
         return next(self._access_ids)
 
     def on_open(self, access, activation, path, mode, hash_before) -> None:
+        if any(c in mode for c in "wax+"):
+            self.write_accesses.add(access)
         self.emit(
             {
                 "e": "open",
