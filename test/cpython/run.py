@@ -140,18 +140,12 @@ LEFT_OUT = {
 # Known differences today: (interpreter, mode, module) -> the cause. Printed, not failed;
 # each must still differ (one that matches fails the run: take it out of the table).
 EXPECTED_DIFFER = {
-    ('3.11', 'fine', 'test_dict'):
-        "test_container_iterator: 'Cycle was not collected' (f_locals snapshot (3.11) keeps objects alive past del/rebinding)",
-    ('3.11', 'fine', 'test_iter'):
-        'test_ref_counting_behavior: C.count 1 != 0 (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'coarse', 'test_descr'):
         'test_module_subclasses: the tracer getattr()s a module subclass (__loader__, __spec__, __name__, __file__: user __getattribute__ runs); test_slots: gc object count differs (+3); DictProxyTests.test_iter_*: skipped because sys.gettrace() is set',
     ('3.11', 'fine', 'test_descr'):
-        'as coarse, plus test_cycle_through_dict and test_remove_subclass (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+        'as coarse (test_module_subclasses, test_slots)',
     ('3.11', 'fine', 'test_super'):
         "test_various___class___pathologies: x.__class__ is the class, not 413 (reading f_locals on 3.11 writes the frame's locals dict back: the class body's __class__)",
-    ('3.11', 'fine', 'test_scope'):
-        'testCellLeak (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
     ('3.11', 'fine', 'test_patma'):
         "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
     ('3.11', 'coarse', 'test_genexps'):
@@ -161,29 +155,13 @@ EXPECTED_DIFFER = {
     ('3.11', 'coarse', 'test_generators'):
         'test_raise_and_yield_from: a SIGINT during a tracer callback raises KeyboardInterrupt there (not StopIteration)',
     ('3.11', 'fine', 'test_generators'):
-        'test_raise_and_yield_from (SIGINT in a tracer callback); test_refcycle (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'fine', 'test_coroutines'):
-        'test_for_6: sys.getrefcount(manager) 4 != 3 (a value kept by fine mode)',
-    ('3.11', 'coarse', 'test_exceptions'):
-        'testExceptionCleanupState, test_3114, test_memory_error_cleanup: an exception or its locals kept alive (f_locals snapshot / recorded raise)',
+        'test_raise_and_yield_from (SIGINT in a tracer callback)',
     ('3.11', 'fine', 'test_exceptions'):
-        'as coarse, plus test_recursion_in_except_handler: RecursionError inside the tracer (less recursion headroom)',
+        'test_recursion_in_except_handler: RecursionError inside the tracer (less recursion headroom)',
     ('3.11', 'coarse', 'test_gc'):
         "test_collect_garbage, test_boom2, test_boom2_new, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts more objects (the tracer's own garbage / kept frames)",
     ('3.11', 'fine', 'test_gc'):
-        "20 tests: gc.collect() counts differ (fine mode's values and snapshots)",
-    ('3.11', 'fine', 'test_deque'):
-        'test_container_iterator (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'fine', 'test_ordered_dict'):
-        'test_reference_loop x4 (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'fine', 'test_functools'):
-        'test_lru_cache_weakrefable (C and Py) (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'coarse', 'test_contextlib'):
-        'test_nokeepref (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'fine', 'test_struct'):
-        'test__struct_reference_cycle_cleaned_up (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
-    ('3.11', 'fine', 'test_tempfile'):
-        'test_method_lookup: the file wrapper kept alive; test_del_on_collection: error (f_locals snapshot (3.11) keeps objects alive past del/rebinding)',
+        "6 tests: test_collect_garbage, test_boom, test_boom_new, test_boom2, test_boom2_new, test_resurrection_does_not_block_cleanup_of_other_objects: gc.collect() counts differ (the tracer's own garbage)",
     ('3.11', 'coarse', 'test_bufio'):
         "file hook: files.py replaces io.open/builtins.open with a Python function, which binds as a method when a class stores it (`open = io.open`; `self.open(TESTFN, 'wb')` passes self: TypeError: 'str' object cannot be interpreted as an integer)",
     ('3.11', 'fine', 'test_bufio'):
