@@ -123,7 +123,7 @@ print("deleted_in_loop", deleted_in_loop())
 # The dict locals() returns is the script's: the tracer neither empties it (the
 # snapshot it releases is the same dict) nor, in coarse mode, fills it. (Fine mode on
 # 3.11/3.12 reads f_locals at every statement, which refills that same dict: see
-# README "What remains visible".)
+# NOTES-fine.md "Nothing kept alive".)
 LOCALS_DICT = """\
 def helper():
     return 1
