@@ -102,7 +102,7 @@ class State:
 
     __slots__ = (
         "act", "kind", "lines", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
-        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret",
+        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret", "ns",
     )
 
 
@@ -412,8 +412,15 @@ class FineRecorder:
                 # What the return value was computed from: kept for returned(),
                 # since a `finally:` block may still run lines before it.
                 st.ret = (resolve(st, g[G_READS]), st.calls, st.files)
-            loc = frame.f_locals
-            held(frame, loc)
+            loc = st.ns
+            if loc is None:
+                loc = frame.f_locals
+                held(frame, loc)
+                if st.kind == "c":
+                    # A class body's f_locals is its namespace: read it once. Each
+                    # read of f_locals copies the frame's cells into it, which would
+                    # undo the body's own `__class__ = 413` (3.11: test_super).
+                    st.ns = loc
             for targets, reads in g[G_PARTS]:
                 deps = None
                 for t in targets:
@@ -512,8 +519,15 @@ class FineRecorder:
                             st.latest[name] = ref
 
         def snapshot(st, frame, g):
-            loc = frame.f_locals
-            held(frame, loc)
+            loc = st.ns
+            if loc is None:
+                loc = frame.f_locals
+                held(frame, loc)
+                if st.kind == "c":
+                    # A class body's f_locals is its namespace: read it once. Each
+                    # read of f_locals copies the frame's cells into it, which would
+                    # undo the body's own `__class__ = 413` (3.11: test_super).
+                    st.ns = loc
             snap = {}
             for targets, _ in g[G_PARTS]:
                 for t in targets:
@@ -558,6 +572,7 @@ class FineRecorder:
             st.yfirst = None
             st.ylast = None
             st.ret = None
+            st.ns = None
             if pst is not None:
                 while pst.fwd is not None:
                     pst = pst.fwd
@@ -642,6 +657,7 @@ class FineRecorder:
                     deps.extend(d)
             flush(st)
             live.pop(st.act, None)
+            st.ns = None
             if kind == "g":
                 return  # a generator expression's values went to its consumer
             vid = next_vid()
@@ -658,6 +674,7 @@ class FineRecorder:
                 close(st, frame, cur, -1)
             flush(st)
             live.pop(st.act, None)
+            st.ns = None
 
         def yielded(st):
             if not st.code.is_gen:
@@ -705,6 +722,7 @@ class FineRecorder:
             st.unknown = st.snap = st.yfirst = st.ylast = None
             st.code = None
             st.ret = None
+            st.ns = None
             return st
 
         self.blank = blank

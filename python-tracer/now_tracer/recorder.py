@@ -101,24 +101,28 @@ class LocalsRelease:
                     pend[id(frame)] = (d, code, get_ident())
 
         def release(key):
-            """Empty the snapshots of frames other than `key` (None: all) of this thread."""
-            me = get_ident()
-            for k in keys():
-                if k == key:
-                    continue
-                item = pend.get(k)
-                if item is None or item[2] != me:
-                    continue
-                del pend[k]
-                d = item[0]
-                code = item[1]
-                item = None
-                names = names_of.get(code)
-                if names is None:
-                    if names_count() > 4096:
-                        names_of.clear()
-                    names = names_of[code] = local_names(code)
-                clear_locals(d, names, 1)
+            """Empty the snapshots of frames other than `key` (None: all) of this
+            thread. Never raises: it runs outside the cores' error handling."""
+            try:
+                me = get_ident()
+                for k in keys():
+                    if k == key:
+                        continue
+                    item = pend.get(k)
+                    if item is None or item[2] != me:
+                        continue
+                    pend.pop(k, None)
+                    d = item[0]
+                    code = item[1]
+                    item = None
+                    names = names_of.get(code)
+                    if names is None:
+                        if names_count() > 4096:
+                            names_of.clear()
+                        names = names_of[code] = local_names(code)
+                    clear_locals(d, names, 1)
+            except Exception:
+                pass
 
         def ended(frame):
             """The frame returned or raised: its dict goes with it, unless someone
