@@ -196,7 +196,9 @@ class SettraceCore:
         self._global = None
         self.locals_release = LocalsRelease()
         if fine is not None:
-            fine.set_held(self.locals_release.held)
+            # 3.8-3.10: every callback refills a frame's dict anyway, so fine mode's
+            # reads are told to LocalsRelease, emptied at the next callback elsewhere.
+            fine.set_held(self.locals_release, track=_WRITEBACK_ALWAYS)
 
     # -- public ----------------------------------------------------------------
     @property
@@ -515,8 +517,7 @@ class SettraceCore:
         release = self.locals_release.release
         pend = self.locals_release.pend
         refresh = not _WRITEBACK_ALWAYS and LOCALS_SNAPSHOT
-        held = self.locals_release.held
-        plen = pend.__len__
+        ident = threading.get_ident
 
         def kept(k):
             return k if k.__class__ is str else k()
@@ -549,13 +550,13 @@ class SettraceCore:
             if pend:
                 pend.pop(id(frame), None)
 
-        def make_tracer(e, st):
+        def make_tracer(e, st, key):
             table = st.table
             optimized = refresh and bool(e[1].co_flags & _CO_OPTIMIZED)
 
             def tr(frame, event, arg):
-                if pend and (plen() > 1 or id(frame) not in pend):
-                    release(id(frame))
+                if pend:
+                    release(key)
                 if event == "line":
                     try:
                         L = frame.f_lineno
@@ -585,7 +586,7 @@ class SettraceCore:
                             # can look (a weakref, a count). Read at every statement,
                             # so a count the script takes in this frame sees the same
                             # snapshot each time.
-                            held(frame, frame.f_locals)
+                            st.loc = frame.f_locals
                         st.cur = g
                         st.cont = L != g[0]
                         st.calls = None
@@ -625,6 +626,12 @@ class SettraceCore:
                             except Exception as err:
                                 failed(err)
                             on_yield(e[0], arg)
+                            # Suspended: its snapshot goes at the next callback of
+                            # another frame (the consumer's next statement, most often).
+                            d = st.loc
+                            if d is not None and st.code is not None and st.code.names is not None:
+                                st.loc = None
+                                pend[key] = (d, e[1], ident())
                         else:
                             frames.pop(id(frame), None)
                             if exc is not None:
@@ -701,16 +708,24 @@ class SettraceCore:
                     f = f.f_back
                 if parent is None and thread_parents:
                     parent = thread_parents.get(id(threading.current_thread()))
+                if pst is not None and pst.loc is not None:
+                    # The caller's f_locals snapshot (its statements' reads) goes while
+                    # it waits for this call (see recorder.LocalsRelease).
+                    d = pst.loc
+                    pst.loc = None
+                    if pst.code is not None and pst.code.names is not None:
+                        clear_locals(d, pst.code.names, 1)
+                    d = None
                 counter[0] += 1
                 act = on_call(frame, parent)
-                stash[0] = None  # enter() reads the parameters too: LocalsRelease has the dict
+                stash[0] = None  # enter() keeps the dict it reads the parameters from
                 try:
                     st = enter(frame, act, pst, code)
                 except Exception as err:
                     failed(err)
                     st = fine.blank(act)
                 e = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS, st, None]
-                tr = make_tracer(e, st)
+                tr = make_tracer(e, st, key)
                 e[7] = tr
                 frames[key] = e
                 frame.f_trace_lines = st.lines

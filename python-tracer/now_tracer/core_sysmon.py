@@ -52,7 +52,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.recorder import LocalsRelease, clear_locals, local_names
+from now_tracer.recorder import LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
 from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation, innermost_entry
 from now_tracer.core_settrace import _CodeMeta as _META
 
@@ -124,7 +124,7 @@ class SysmonCore:
         # next callback may empty them too.
         self.locals_release = LocalsRelease()
         if fine is not None:
-            fine.set_held(self.locals_release.held)
+            fine.set_held(self.locals_release, track=LOCALS_SNAPSHOT)
         if counter_tool_id is not None and self.calls_keep:
             from now_tracer.callcounter import CallCounter
 

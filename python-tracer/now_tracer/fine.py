@@ -68,7 +68,7 @@ from now_tracer.fineast import (
     FileTable,
     analyse,
 )
-from now_tracer.recorder import _arg_names
+from now_tracer.recorder import _CO_OPTIMIZED, _arg_names, local_names
 from now_tracer.values import _dict_of, _find, _instance_dict, _mro_of
 
 _CO_NEWLOCALS = 0x02
@@ -94,7 +94,7 @@ NOT_EVALUATED = _NotEvaluated()
 
 
 class _Code:
-    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen", "single")
+    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen", "single", "names")
 
 
 class State:
@@ -102,7 +102,7 @@ class State:
 
     __slots__ = (
         "act", "kind", "lines", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
-        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret", "ns",
+        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret", "ns", "loc",
     )
 
 
@@ -129,6 +129,8 @@ class FineRecorder:
         self._gmaps_sweep = 256
         self.live: dict = {}    # activation -> State, until it ends
         self._held = _no_hold
+        self._pend: dict = {}
+        self._track = False
         # id(file object) -> (weakref to it, the write access that opened it)
         self._wfiles: dict = {}
         # id(frame of a generator/coroutine not started) -> (code, deps, calls, files)
@@ -136,10 +138,15 @@ class FineRecorder:
         self._born: dict = {}
         self._build()
 
-    def set_held(self, held) -> None:
-        """held(frame, d): told of every f_locals dict read here (see
-        recorder.LocalsRelease); before the core builds its trace functions."""
-        self._held = held
+    def set_held(self, release, track: bool) -> None:
+        """Before the core builds its trace functions. Every f_locals read here is
+        kept in the activation's state (`loc`: the core empties that dict when the
+        frame calls another); with `track`, release (a recorder.LocalsRelease) is
+        also told of it (held(frame, d), needed only when id(frame) is not in its
+        `pend`)."""
+        self._held = release.held
+        self._pend = release.pend
+        self._track = track
         self._build()
 
     # -- static tables -------------------------------------------------------------
@@ -161,6 +168,8 @@ class FineRecorder:
     def _new_code(self, code) -> _Code:
         ci = _Code()
         ci.code = code
+        # the keys of its f_locals snapshot, for a function (None: a namespace, never emptied)
+        ci.names = local_names(code) if code.co_flags & _CO_OPTIMIZED else None
         name = code.co_name
         # Generators and async generators: what their yield statements read feeds
         # their consumers (coroutines' awaits are not yields of values).
@@ -248,8 +257,11 @@ class FineRecorder:
         HALF = CALLS_CAP // 2
         deque = collections.deque
         held = self._held
+        pend = self._pend
+        track = self._track
         IO_TYPES = _IO_TYPES
         GEN_TYPES = _GEN_TYPES
+        WATCHED = _IO_TYPES | _GEN_TYPES
         writes = rec_.write_accesses
         wfiles = self._wfiles
         born = self._born
@@ -414,13 +426,9 @@ class FineRecorder:
                 st.ret = (resolve(st, g[G_READS]), st.calls, st.files)
             loc = st.ns
             if loc is None:
-                loc = frame.f_locals
-                held(frame, loc)
-                if st.kind == "c":
-                    # A class body's f_locals is its namespace: read it once. Each
-                    # read of f_locals copies the frame's cells into it, which would
-                    # undo the body's own `__class__ = 413` (3.11: test_super).
-                    st.ns = loc
+                loc = st.loc = frame.f_locals
+                if track and id(frame) not in pend:
+                    held(frame, loc)
             for targets, reads in g[G_PARTS]:
                 deps = None
                 for t in targets:
@@ -469,10 +477,11 @@ class FineRecorder:
                                 if d is None:
                                     continue
                             deps.append(d)
-                    if cls in IO_TYPES and files:
-                        wrote(v, files)
-                    elif cls in GEN_TYPES:
-                        born_now(v, deps, st.calls, files)
+                    if cls in WATCHED:
+                        if cls in GEN_TYPES:
+                            born_now(v, deps, st.calls, files)
+                        elif files:
+                            wrote(v, files)
                     # record(st, t, v, deps, st.calls, files), inlined
                     slots = st.slots
                     c = slots.get(t, 0)
@@ -521,13 +530,9 @@ class FineRecorder:
         def snapshot(st, frame, g):
             loc = st.ns
             if loc is None:
-                loc = frame.f_locals
-                held(frame, loc)
-                if st.kind == "c":
-                    # A class body's f_locals is its namespace: read it once. Each
-                    # read of f_locals copies the frame's cells into it, which would
-                    # undo the body's own `__class__ = 413` (3.11: test_super).
-                    st.ns = loc
+                loc = st.loc = frame.f_locals
+                if track and id(frame) not in pend:
+                    held(frame, loc)
             snap = {}
             for targets, _ in g[G_PARTS]:
                 for t in targets:
@@ -572,7 +577,11 @@ class FineRecorder:
             st.yfirst = None
             st.ylast = None
             st.ret = None
-            st.ns = None
+            # A class body's f_locals is its namespace: read once, here. Each read
+            # copies the frame's cells into it, which would undo the body's own
+            # `__class__ = 413` (3.11: test_super).
+            st.ns = frame.f_locals if kind == "c" else None
+            st.loc = None
             if pst is not None:
                 while pst.fwd is not None:
                     pst = pst.fwd
@@ -594,7 +603,9 @@ class FineRecorder:
                 ct = ids(calls)
                 ft = ids(files)
                 loc = frame.f_locals
-                held(frame, loc)
+                st.loc = loc
+                if track:
+                    held(frame, loc)
                 latest = st.latest
                 for name, fmt in params:
                     try:
@@ -657,7 +668,7 @@ class FineRecorder:
                     deps.extend(d)
             flush(st)
             live.pop(st.act, None)
-            st.ns = None
+            st.ns = st.loc = None
             if kind == "g":
                 return  # a generator expression's values went to its consumer
             vid = next_vid()
@@ -674,7 +685,7 @@ class FineRecorder:
                 close(st, frame, cur, -1)
             flush(st)
             live.pop(st.act, None)
-            st.ns = None
+            st.ns = st.loc = None
 
         def yielded(st):
             if not st.code.is_gen:
@@ -723,6 +734,7 @@ class FineRecorder:
             st.code = None
             st.ret = None
             st.ns = None
+            st.loc = None
             return st
 
         self.blank = blank

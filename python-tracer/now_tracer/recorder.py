@@ -69,8 +69,8 @@ def clear_locals(d, names, others: int) -> None:
     frame, `others` references the tracer holds besides this argument, and
     getrefcount's own has it: a script's `d = locals()` keeps its dict as it is. Keys that are not
     local names (put there by the script) stay."""
-    if sys.getrefcount(d) > others + 3:
-        return
+    if d.__class__ is not dict or sys.getrefcount(d) > others + 3:
+        return  # (3.13: a FrameLocalsProxy, whose pop would delete the locals themselves)
     pop = d.pop
     for n in names:
         pop(n, None)
@@ -95,10 +95,13 @@ class LocalsRelease:
         names_count = names_of.__len__
 
         def held(frame, d):
-            if d.__class__ is dict:
+            # A frame's f_locals dict is one object for the frame's life: once pending,
+            # reads of it need nothing more.
+            k = id(frame)
+            if k not in pend and d.__class__ is dict:
                 code = frame.f_code
                 if code.co_flags & _CO_OPTIMIZED:
-                    pend[id(frame)] = (d, code, get_ident())
+                    pend[k] = (d, code, get_ident())
 
         def release(key):
             """Empty the snapshots of frames other than `key` (None: all) of this
