@@ -144,8 +144,6 @@ EXPECTED_DIFFER = {
         'test_module_subclasses: the tracer getattr()s a module subclass (__loader__, __spec__, __name__, __file__: user __getattribute__ runs); test_slots: gc object count differs (+3); DictProxyTests.test_iter_*: skipped because sys.gettrace() is set',
     ('3.11', 'fine', 'test_descr'):
         'as coarse (test_module_subclasses, test_slots)',
-    ('3.11', 'fine', 'test_super'):
-        "test_various___class___pathologies: x.__class__ is the class, not 413 (reading f_locals on 3.11 writes the frame's locals dict back: the class body's __class__)",
     ('3.11', 'fine', 'test_patma'):
         "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
     ('3.11', 'coarse', 'test_genexps'):
