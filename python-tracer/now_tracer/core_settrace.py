@@ -554,6 +554,9 @@ class SettraceCore:
             table = st.table
             optimized = refresh and bool(e[1].co_flags & _CO_OPTIMIZED)
 
+            # `return e[7]`, not `return tr`: a function naming itself is a reference
+            # cycle (tr -> its closure cell -> tr) that gc.collect() would count as
+            # garbage once the frame ends; e[7] is let go when the frame ends.
             def tr(frame, event, arg):
                 if pend:
                     release(key)
@@ -563,20 +566,20 @@ class SettraceCore:
                         if table is None:
                             if st.reason is not None:
                                 unknown_once(st, L, st.reason)
-                            return tr
+                            return e[7]
                         g = table.get(L)
                         if g is None:
-                            return tr
+                            return e[7]
                         cur = st.cur
                         if g is cur:
                             if L != g[0]:  # a continuation line of the same statement
                                 st.cont = True
-                                return tr
+                                return e[7]
                             if st.cont:  # back at its first line (3.11+ positions)
                                 st.cont = False
-                                return tr
+                                return e[7]
                             if not g[3]:  # only a one-line loop runs a line again
-                                return tr
+                                return e[7]
                         if cur is not None and cur[6]:
                             close(st, frame, cur, L)
                         elif optimized:
@@ -596,7 +599,7 @@ class SettraceCore:
                             snapshot(st, frame, g)
                     except Exception as err:
                         failed(err)
-                    return tr
+                    return e[7]
                 if event == "return":
                     if not state[0]:
                         return None
@@ -604,6 +607,7 @@ class SettraceCore:
                         exc = e[2]
                         if not e[5]:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
@@ -615,6 +619,7 @@ class SettraceCore:
                         lasti = frame.f_lasti
                         if meta.co_code[lasti] in RET_OPS:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             end_ok(st, frame, arg)
                             on_return(e[0], arg)
                         elif meta.at_yield(lasti) and not (
@@ -634,6 +639,7 @@ class SettraceCore:
                                 pend[key] = (d, e[1], ident())
                         else:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             if exc is not None:
                                 end_raised(st, frame)
                                 on_raise(e[0], kept(exc))
@@ -656,7 +662,7 @@ class SettraceCore:
                             splice(arg[1], arg[2])
                     except Exception as err:
                         failed(err)
-                return tr
+                return e[7]
 
             return tr
 
