@@ -21,7 +21,13 @@ export const LspMethods = {
   trialFinished: "now/trialFinished",
 } as const;
 
-/** The command of the "Run trial" code action: arguments `[uri]`. */
+/**
+ * The command of the "Run trial of F …" code actions: arguments `[uri, args?, fine?]` — the
+ * script's document, its command-line arguments (none when absent) and whether to record
+ * values (`--fine`). The code actions give the last trial's arguments of that script, one
+ * action without values and one with. Answers `{trial: TrialSummary, exitCode}` when the
+ * trial ends, as `now/run` does.
+ */
 export const RUN_TRIAL_COMMAND = "now.runTrial";
 
 export interface TrialParams {

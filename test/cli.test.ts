@@ -340,3 +340,141 @@ test("a file name that is not UTF-8 is shown with its bytes escaped, not as a st
   assert.match(shown.stdout, /\n +1 +data\\xff\.txt +w /);
   assert.doesNotMatch(shown.stdout, /\.\/data/);
 });
+
+// nowls' own line after the script's output (issue 15, item 4): always at the start of a
+// line, with no blank line before it when the script ended its output cleanly.
+
+/** `now run script.py` with stderr (and, with `both`, stdout) on a regular file opened with `flags`; the file's text. */
+function runToFile(dir: string, script: string, opts: { both?: boolean; flags?: string; before?: string } = {}): string {
+  const file = path.join(dir, "err.txt");
+  fs.writeFileSync(file, opts.before ?? "");
+  const fd = fs.openSync(file, opts.flags ?? "w");
+  try {
+    const r = spawnSync(process.execPath, [NOW, "run", script], {
+      cwd: dir, env: { ...process.env, NOW_PYTHON: PYTHON_BIN }, stdio: ["ignore", opts.both ? fd : "ignore", fd],
+    });
+    assert.equal(r.status, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return fs.readFileSync(file, "utf8");
+}
+
+const SUMMARY = String.raw`now: trial \d+ finished in [^\n]+ \(now show \d+\)\n`;
+
+test("the summary line on a regular file: a newline is added only after an unterminated line", () => {
+  const dir = project({
+    "clean.py": "import sys\nsys.stderr.write('a whole line\\n')\n",
+    "silent.py": "pass\n",
+    "unterminated.py": "import sys\nsys.stderr.write('no newline')\n",
+    "stdout_unterminated.py": "print('partial', end='', flush=True)\n",
+  });
+  assert.match(runToFile(dir, "clean.py"), new RegExp(`^a whole line\\n${SUMMARY}$`));
+  assert.match(runToFile(dir, "silent.py"), new RegExp(`^${SUMMARY}$`));
+  assert.match(runToFile(dir, "unterminated.py"), new RegExp(`^no newline\\n${SUMMARY}$`));
+  // `>> log 2>&1` after earlier text: the byte looked at is the one before the end.
+  assert.match(runToFile(dir, "unterminated.py", { flags: "a", before: "earlier\n" }), new RegExp(`^earlier\\nno newline\\n${SUMMARY}$`));
+  assert.match(runToFile(dir, "stdout_unterminated.py", { flags: "a", before: "earlier\n", both: true }), new RegExp(`^earlier\\npartial\\n${SUMMARY}$`));
+  // `> log 2>&1` (one offset shared by both): stdout's unterminated line counts too.
+  assert.match(runToFile(dir, "stdout_unterminated.py", { both: true }), new RegExp(`^partial\\n${SUMMARY}$`));
+});
+
+test("the summary line on a pipe: nothing is added (what went through cannot be read back)", () => {
+  const dir = project({ "clean.py": "import sys\nsys.stderr.write('a whole line\\n')\n", "unterminated.py": "import sys\nsys.stderr.write('no newline')\n" });
+  assert.match(now(["run", "clean.py"], { cwd: dir }).stderr, new RegExp(`^a whole line\\n${SUMMARY}$`));
+  // The documented limitation (server/src/run/ownLine.ts): glued, rather than a blank line after every clean run.
+  assert.match(now(["run", "unterminated.py"], { cwd: dir }).stderr, new RegExp(`^no newline${SUMMARY}$`));
+});
+
+/**
+ * What a terminal `columns` wide shows after `raw`: printable characters, \r, \n, CSI K
+ * (erase to the end of the row) and CSI m (ignored), with the deferred wrap of xterm-like
+ * terminals (a character in the last column leaves the cursor there until the next one).
+ */
+function screen(raw: string, columns: number): string[] {
+  const rows: string[][] = [[]];
+  let r = 0;
+  let c = 0;
+  let pendingWrap = false;
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i];
+    if (ch === "\x1b") {
+      const m = /^\x1b\[([0-9;]*)([A-Za-z])/.exec(raw.slice(i));
+      assert.ok(m, `unexpected escape sequence ${JSON.stringify(raw.slice(i, i + 8))}`);
+      if (m[2] === "K") rows[r].length = Math.min(rows[r].length, c);
+      else assert.equal(m[2], "m", `unexpected escape sequence ${JSON.stringify(m[0])}`);
+      i += m[0].length - 1;
+    } else if (ch === "\r") {
+      c = 0;
+      pendingWrap = false;
+    } else if (ch === "\n") {
+      r++;
+      rows[r] ??= [];
+      pendingWrap = false;
+    } else {
+      if (pendingWrap) {
+        r++;
+        rows[r] ??= [];
+        c = 0;
+        pendingWrap = false;
+      }
+      while (rows[r].length < c) rows[r].push(" ");
+      rows[r][c] = ch;
+      if (c === columns - 1) pendingWrap = true;
+      else c++;
+    }
+  }
+  return rows.map((row) => row.join("").trimEnd());
+}
+
+/** `now run script` on a pseudo-terminal `columns` wide (Python's pty module): everything the terminal received. */
+function runOnPty(dir: string, script: string, columns: number, term = "xterm"): string {
+  const driver = [
+    "import fcntl, os, pty, struct, subprocess, sys, termios",
+    "master, slave = pty.openpty()",
+    "fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, int(sys.argv[1]), 0, 0))",
+    "p = subprocess.Popen(sys.argv[2:], stdin=slave, stdout=slave, stderr=slave)",
+    "os.close(slave)",
+    "out = b''",
+    "while True:",
+    "    try:",
+    "        chunk = os.read(master, 65536)",
+    "    except OSError:",  // EIO once the last slave descriptor is closed
+    "        break",
+    "    if not chunk:",
+    "        break",
+    "    out += chunk",
+    "p.wait()",
+    "sys.stdout.buffer.write(out)",
+  ].join("\n");
+  const r = spawnSync(PYTHON_BIN, ["-c", driver, String(columns), process.execPath, NOW, "run", script], {
+    cwd: dir, encoding: "utf8", env: { ...process.env, NOW_PYTHON: PYTHON_BIN, TERM: term },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test("the summary line on a terminal: on a row of its own, no blank row after a clean run (zsh's PROMPT_SP)", () => {
+  const dir = project({
+    "clean.py": "print('hello')\n",
+    "stderr.py": "import sys\nprint('to stdout')\nsys.stderr.write('no newline')\n",
+    "stdout.py": "print('partial', end='')\n",
+    "full.py": "print('x' * 100, end='')\n",
+  });
+  const summary = /^now: trial \d+ finished in .+ \(now show \d+\)$/;
+  const shown = (script: string) => {
+    const rows = screen(runOnPty(dir, script, 100), 100); // wider than the summary
+    while (rows.length && rows[rows.length - 1] === "") rows.pop();
+    assert.match(rows[rows.length - 1], summary, `${script}: ${JSON.stringify(rows)}`);
+    return rows.slice(0, -1);
+  };
+  assert.deepEqual(shown("clean.py"), ["hello"]);
+  assert.deepEqual(shown("stderr.py"), ["to stdout", "no newline%"]);
+  assert.deepEqual(shown("stdout.py"), ["partial%"]);
+  // A line exactly as wide as the terminal: the cursor waits at its end; the next row is the summary's.
+  assert.deepEqual(shown("full.py"), ["x".repeat(100)]);
+  // TERM=dumb understands neither inverse nor erase: nothing is added.
+  const dumb = runOnPty(dir, "clean.py", 100, "dumb");
+  assert.match(dumb, /^hello\r\nnow: trial \d+ finished/);
+  assert.doesNotMatch(dumb, /\x1b/);
+});

@@ -2,7 +2,8 @@
 // and clients/emacs/test/e2e.el drives it in the demo project — now-mode starts nowls
 // through Eglot, now-run (fine) and now/trialFinished, a hover of the new trial,
 // now-trials, now-select-trial, now-diff, now-graph, now-restore 1 after an edit, and
-// the diagnostic of a failing trial.
+// the diagnostic of a failing trial, then the "Run trial" code actions from Eglot's menu and
+// M-x now-run asking for the arguments (the last trial's as the default; left, edited, cancelled).
 import assert from "node:assert/strict";
 import fs from "fs";
 import path from "path";

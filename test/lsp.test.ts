@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { pathToFileURL } from "url";
 import { createMessageConnection, ProgressType, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { connectDaemon } from "../server/src/daemon/client";
+import { runTitle } from "../server/src/lsp/codeActions";
 import { LineMap } from "../server/src/lsp/lineMap";
 import { matchesExpected, normalize, now, NOW, REPO, tempProject, waitFor } from "./helpers";
 
@@ -70,6 +71,14 @@ test("line map: kept lines follow insertions and deletions; replaced lines are s
   assert.equal(m.oldLineText(1), "b");
   const same = new LineMap(old, old);
   assert.deepEqual(same.oldLine(3), { line: 3, stale: false });
+});
+
+test("the title of a Run trial code action: the arguments as a shell takes them, cut when long", () => {
+  assert.equal(runTitle("experiment.py", [], false), "Run trial of experiment.py");
+  assert.equal(runTitle("experiment.py", [], true), "Run trial of experiment.py with values");
+  assert.equal(runTitle("a/b.py", ["2013", "two words", "it's"], false), "Run trial of a/b.py 2013 'two words' 'it'\\''s'");
+  assert.equal(runTitle("b.py", ["--input", "data/very/long/path/to/the/input/file.csv", "--out", "x"], true),
+    "Run trial of b.py --input data/very/long/path/to/the/inpu… with values");
 });
 
 test("now lsp: capabilities, hover, diagnostics, code actions, custom requests", async (t) => {
@@ -150,6 +159,12 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
       assert.match(prec.tooltip, /^prec_a = \[176\.4, 130\.0, 225\.6, …, 86\.1, 154\.9\] \(len=12\)\n\(trial 3\)$/);
       const loop = hints.find((h) => h.position.line === lines.findIndex((l) => l.startsWith("for month, a, b")));
       assert.match(loop.tooltip, /month = 'Dec' \(last of 12 values\)/);
+      // Once per assignment: `parser = …` has its hint, the lines that only call its methods none.
+      const parserLine = lines.findIndex((l) => l.startsWith("parser = "));
+      assert.match(hints.find((h) => h.position.line === parserLine)?.label ?? "", /^ parser = /);
+      const uses = lines.flatMap((l, i) => (l.startsWith("parser.add_argument") ? [i] : []));
+      assert.equal(uses.length, 3);
+      assert.deepEqual(hints.filter((h) => uses.includes(h.position.line)).map((h) => h.label), []);
       await conn.sendNotification("workspace/didChangeConfiguration", { settings: { nowls: { inlayHints: false } } });
       assert.deepEqual(await ask(), []);
     });
@@ -218,11 +233,24 @@ test("now lsp: capabilities, hover, diagnostics, code actions, custom requests",
         textDocument: { uri: experiment }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [] },
       });
       assert.deepEqual(actions.map((a) => a.title.replace(/\(.*\)/, "(<time>)")), [
-        "Restore this file from trial 3 (<time>)", "Show diff with trial 2", "Show diff with trial 1", "Run trial of experiment.py",
+        "Restore this file from trial 3 (<time>)", "Show diff with trial 2", "Show diff with trial 1",
+        "Run trial of experiment.py 2013 2014", "Run trial of experiment.py 2013 2014 with values",
       ]);
       const edits = actions[0].edit.changes[experiment];
       assert.deepEqual(edits, [{ range: { start: { line: 0, character: 0 }, end: { line: lines.length - 1, character: 0 } }, newText: text }]);
-      assert.deepEqual(actions[3].command, { title: "Run trial", command: "now.runTrial", arguments: [experiment] });
+      // The last trial's arguments (trial 3: 2013 2014), so executing the command as it is re-runs it so.
+      assert.deepEqual(actions[3].command, { title: "Run trial of experiment.py 2013 2014", command: "now.runTrial", arguments: [experiment, ["2013", "2014"], false] });
+      assert.deepEqual(actions[4].command, {
+        title: "Run trial of experiment.py 2013 2014 with values", command: "now.runTrial", arguments: [experiment, ["2013", "2014"], true],
+      });
+      // A script that never ran as a trial (precipitation.py only ran as a module): no arguments.
+      const other: any[] = await conn.sendRequest("textDocument/codeAction", {
+        textDocument: { uri: precipitation }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [] },
+      });
+      assert.deepEqual(other.filter((a) => a.title.startsWith("Run trial")).map((a) => [a.title, a.command.arguments]), [
+        ["Run trial of precipitation.py", [precipitation, [], false]],
+        ["Run trial of precipitation.py with values", [precipitation, [], true]],
+      ]);
       const diff: any = await conn.sendRequest("workspace/executeCommand", actions[1].command);
       assert.match(diff.text, /^Trial 2 → trial 3\n/);
       assert.match(diff.text, /arguments   2013 2015 → 2013 2014/);

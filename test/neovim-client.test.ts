@@ -1,7 +1,8 @@
 // The Neovim client (clients/neovim): headless Neovim loads the plugin from its folder,
 // and clients/neovim/test/e2e.lua drives it in the demo project — :NowRun! and
 // now/trialFinished, a hover of the new trial, :NowTrials, :NowDiff, :NowInlay,
-// :NowGraph, the dataflow graph as dot, and :NowRestore 1 after an edit.
+// :NowGraph, the dataflow graph as dot, :NowRestore 1 after an edit, and the "Run trial"
+// code actions and :NowRun asking for the arguments (the last trial's as the default).
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import fs from "fs";

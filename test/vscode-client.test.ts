@@ -1,8 +1,10 @@
 // The VS Code client (clients/vscode) without VS Code: a stub of the `vscode` module and a
 // fake LanguageClient (both given to the extension through a Module._load hook) record what
 // the extension does. Activation registers the commands and starts `now lsp --stdio`; each
-// command sends the right custom request; now/trialFinished updates the status bar; the
-// graph command puts the SVG rendered by Graphviz (WebAssembly) in the webview.
+// command sends the right custom request; running asks for the arguments with the last
+// trial's as the default, from the run commands and from the "Run trial" code action;
+// now/trialFinished updates the status bar; the graph command puts the SVG rendered by
+// Graphviz (WebAssembly) in the webview.
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import fs from "fs";
@@ -22,7 +24,9 @@ type Item = { label: string; trial?: number | null };
 const commands = new Map<string, (...args: unknown[]) => unknown>();
 const settings: Record<string, unknown> = { serverPath: "/opt/now/bin/now", inlayHints: false };
 const quickPickAnswers: ((items: (string | Item)[]) => string | Item | undefined)[] = [];
-const inputBoxAnswers: (string | undefined)[] = [];
+/** Each input box takes the next answer: given the box's options, what the user leaves in it (undefined: cancelled). */
+const inputBoxAnswers: ((o: { prompt: string; value: string }) => string | undefined)[] = [];
+const inputBoxes: { prompt: string; value: string }[] = [];
 const messages: { kind: string; text: string }[] = [];
 const opened: string[] = [];
 const panels: { title: string; webview: { html: string } }[] = [];
@@ -67,7 +71,12 @@ const vscodeStub = {
       assert.ok(a, "an unexpected quick pick");
       return a(items);
     },
-    showInputBox: async () => inputBoxAnswers.shift(),
+    showInputBox: async (o: { prompt: string; value: string }) => {
+      inputBoxes.push(o);
+      const a = inputBoxAnswers.shift();
+      assert.ok(a, "an unexpected input box");
+      return a(o);
+    },
     showInformationMessage: async (text: string) => void messages.push({ kind: "info", text }),
     showWarningMessage: async (text: string) => void messages.push({ kind: "warning", text }),
     showErrorMessage: async (text: string) => void messages.push({ kind: "error", text }),
@@ -158,7 +167,7 @@ test("VS Code client: activation, commands, trialFinished and the graph webview"
   assert.deepEqual(c.serverOptions, { command: "/opt/now/bin/now", args: ["lsp", "--stdio"] });
   assert.deepEqual(c.clientOptions.documentSelector, [{ scheme: "file", language: "python" }]);
   assert.deepEqual(c.clientOptions.initializationOptions, { inlayHints: false });
-  for (const id of ["nowls.run", "nowls.selectTrial", "nowls.showGraph", "nowls.diff", "nowls.toggleInlayHints"]) {
+  for (const id of ["nowls.run", "nowls.runWithValues", "nowls.selectTrial", "nowls.showGraph", "nowls.diff", "nowls.toggleInlayHints"]) {
     assert.ok(commands.has(id), `${id} registered`);
   }
   // package.json contributes the same commands.
@@ -214,14 +223,70 @@ test("VS Code client: activation, commands, trialFinished and the graph webview"
   assert.deepEqual(lastRequest(c), { method: LspMethods.diff, params: { a: 1, b: 3 } });
   assert.match(opened[opened.length - 1], /^Trial 1 → trial 3/);
 
-  // nowls.run: arguments from an input box → now/run {uri, args}; the status follows.
-  inputBoxAnswers.push("2013 2016");
+  // nowls.run: the last trial of this script (trial 3: 2013 2016) gives the input box its
+  // default; left as it is → now/run {uri, args}; the status follows.
+  const runs = () => c.requests.filter((r) => r.method === LspMethods.run).length;
+  inputBoxAnswers.push((o) => o.value);
   await vscodeStub.commands.executeCommand("nowls.run");
+  assert.deepEqual(inputBoxes[inputBoxes.length - 1], {
+    prompt: "Arguments of experiment.py (as in a shell: quote an argument with spaces)", value: "2013 2016",
+  });
   assert.deepEqual(lastRequest(c), { method: LspMethods.run, params: { uri: URI, args: ["2013", "2016"] } });
-  assert.ok(messages.some((m) => m.kind === "info" && m.text.includes("trial 4")));
+  assert.ok(messages.some((m) => m.kind === "info" && m.text === "nowls: trial 4 finished (exit code 0)"));
   // While it runs the status bar says so (the live progress itself comes from the server).
   assert.match(statusDuringRun, /running/);
   assert.equal(status.text, "nowls: trial 1", "then it shows the document's trial again");
+  // An edited line is split as a shell would: a quoted argument keeps its space.
+  inputBoxAnswers.push(() => `2013 "two words" 'it'\\''s'`);
+  await vscodeStub.commands.executeCommand("nowls.run");
+  assert.deepEqual(lastRequest(c).params, { uri: URI, args: ["2013", "two words", "it's"] });
+  // Cancelled: nothing runs.
+  const before = runs();
+  inputBoxAnswers.push(() => undefined);
+  await vscodeStub.commands.executeCommand("nowls.run");
+  assert.equal(runs(), before);
+  // nowls.runWithValues: the same, with fine.
+  inputBoxAnswers.push((o) => o.value);
+  await vscodeStub.commands.executeCommand("nowls.runWithValues");
+  assert.deepEqual(inputBoxes[inputBoxes.length - 1], {
+    prompt: "Arguments of experiment.py, run with values (as in a shell: quote an argument with spaces)", value: "2013 2016",
+  });
+  assert.deepEqual(lastRequest(c), { method: LspMethods.run, params: { uri: URI, args: ["2013", "2016"], fine: true } });
+  // A script no trial ran: an empty default.
+  assert.deepEqual(ext.lastArgumentsOf("file:///p/other.py", trials), []);
+  assert.deepEqual(ext.lastArgumentsOf("file:///p/sub/experiment.py", trials), ["2013", "2016"]);
+  assert.deepEqual(ext.lastArgumentsOf("file:///p/my%20experiment.py", [{ ...trials[0], script: "my experiment.py", argv: ["my experiment.py", "a b"] }]), ["a b"]);
+
+  // The "Run trial" code action's command ([uri, args of the last trial, fine]) goes through
+  // the middleware: the input box offers its arguments, quoted; what the user leaves there
+  // is what the server gets.
+  const sent: unknown[][] = [];
+  const nextRun = async (_command: string, args: unknown[]) => {
+    sent.push(args);
+    return { trial: { ...trials[2], id: 5 }, exitCode: 0 };
+  };
+  const runTrial = (args: unknown[]) => c.clientOptions.middleware.executeCommand("now.runTrial", args, nextRun);
+  inputBoxAnswers.push((o) => o.value);
+  assert.equal((await runTrial([URI, ["2013", "a b"], false])).trial.id, 5);
+  assert.deepEqual(inputBoxes[inputBoxes.length - 1].value, "2013 'a b'");
+  assert.deepEqual(sent.pop(), [URI, ["2013", "a b"], false]);
+  assert.ok(messages.some((m) => m.kind === "info" && m.text === "nowls: trial 5 finished (exit code 0)"));
+  inputBoxAnswers.push(() => "2013 2015");
+  await runTrial([URI, ["2013", "2014"], true]);
+  assert.deepEqual(sent.pop(), [URI, ["2013", "2015"], true]);
+  inputBoxAnswers.push(() => undefined);
+  assert.equal(await runTrial([URI, ["2013", "2014"], false]), undefined);
+  assert.deepEqual(sent, [], "a cancelled prompt runs nothing");
+  // Arguments absent (an older server, another client's [uri]): an empty default, no values.
+  inputBoxAnswers.push((o) => (assert.equal(o.value, ""), "1"));
+  await runTrial([URI]);
+  assert.deepEqual(sent.pop(), [URI, ["1"], false]);
+  // A failure is shown, not thrown into VS Code's command machinery.
+  inputBoxAnswers.push((o) => o.value);
+  assert.equal(await c.clientOptions.middleware.executeCommand("now.runTrial", [URI, [], false], async () => { throw new Error("no such script"); }), undefined);
+  assert.deepEqual(messages.filter((m) => m.kind === "error").map((m) => m.text), ["nowls: no such script"]);
+  messages.length = 0;
+
   // Back to the default trial: now/selectTrial {uri, trial: null}.
   quickPickAnswers.push((items) => items[0]);
   await vscodeStub.commands.executeCommand("nowls.selectTrial");
@@ -281,4 +346,19 @@ test("VS Code client: the .vsix package holds a working extension", async (t) =>
   await packaged.deactivate();
   for (const s of subscriptions) s.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("VS Code client: arguments as an editable line and back, as a shell splits them", () => {
+  const { quoteArgs, splitArgs } = require("../clients/vscode/src/args") as typeof import("../clients/vscode/src/args");
+  const cases: [string[], string][] = [
+    [[], ""],
+    [["2013", "2014"], "2013 2014"],
+    [["a b", "it's", "", "--x=1", "$HOME"], `'a b' 'it'\\''s' '' --x=1 '$HOME'`],
+  ];
+  for (const [args, line] of cases) {
+    assert.equal(quoteArgs(args), line);
+    assert.deepEqual(splitArgs(line), args);
+  }
+  assert.deepEqual(splitArgs(`  a\\ b "c \\"d\\" \\x" e'f'g  `), ["a b", `c "d" \\x`, "efg"]);
+  assert.deepEqual(splitArgs(`'open to the end`), ["open to the end"]);
 });

@@ -8,7 +8,9 @@
 
 ;; A client for nowls's language server (`now lsp --stdio'): hovers show the
 ;; provenance of Python variables and functions, diagnostics show a trial's
-;; exception, and commands run trials (`now-run'), pick the trial hovers use
+;; exception, and commands run trials (`now-run', and the "Run trial" code
+;; actions, both asking for the script's arguments with the last trial's as the
+;; default), pick the trial hovers use
 ;; (`now-select-trial'), show graphs (`now-graph') and diffs (`now-diff'), and
 ;; restore a file as a trial had it (`now-restore').
 ;;
@@ -98,6 +100,15 @@ see README.md."
               :add-on? t
               :priority -2
               :server-id 'nowls
+              ;; lsp-mode's code-action menu hands nowls's now.runTrial to this
+              ;; instead of the server: ask for the arguments first.
+              :action-handlers
+              (let ((h (make-hash-table :test 'equal)))
+                (puthash "now.runTrial"
+                         (lambda (command)
+                           (now--run-trial-command (now--server) (vconcat (now--get command :arguments))))
+                         h)
+                h)
               :notification-handlers
               (let ((h (make-hash-table :test 'equal)))
                 (puthash "now/trialFinished"
@@ -654,27 +665,87 @@ so this runs again from `eglot-managed-mode-hook'."
           (mapconcat #'identity (append (plist-get trial :argv) nil) " ")
           (plist-get trial :status)))
 
+;;;;; Running: the script's arguments, the last trial's as the default
+
+(defun now--last-args ()
+  "The arguments of the last trial whose script is the buffer's file, a list.
+The trial's argv without the script; nil when no trial ran it."
+  (let* ((root (ignore-errors (project-root (now--project))))
+         (rel (and root buffer-file-name
+                   (file-relative-name buffer-file-name (expand-file-name root))))
+         (trial (and rel
+                     (cl-find-if (lambda (tr)
+                                   ;; A backup trial (now restore) ran nothing: empty argv.
+                                   (and (equal (plist-get tr :script) rel)
+                                        (> (length (plist-get tr :argv)) 0)))
+                                 (reverse (now-trials))))))
+    (and trial (cdr (append (plist-get trial :argv) nil)))))
+
+(defun now--read-args (file default fine)
+  "Ask for the arguments of FILE's run, DEFAULT (a list) as the editable text.
+FINE: the run records values.  Quoted as `split-string-and-unquote' reads them
+back, so an argument with spaces survives; \[keyboard-quit] runs nothing."
+  (split-string-and-unquote
+   (read-string (format "nowls: arguments of %s%s: " (file-name-nondirectory file)
+                        (if fine ", run with values" ""))
+                (combine-and-quote-strings default))))
+
+(defun now--run-async (server method params what)
+  "Send METHOD with PARAMS to SERVER to run WHAT; the answer as messages.
+METHOD is `now/run' or `workspace/executeCommand' of now.runTrial, which both
+answer {trial, exitCode} when the trial ends."
+  (message "nowls: running %s" what)
+  (now--async-request
+   server method params
+   :timeout now-run-timeout
+   :success-fn (lambda (res)
+                 (message "nowls: trial %s finished, exit code %s"
+                          (plist-get (plist-get res :trial) :id)
+                          (plist-get res :exitCode)))
+   :error-fn (lambda (err)
+               (message "nowls: run failed: %s" (plist-get err :message)))))
+
+(defun now--run-what (file args fine)
+  (concat (if fine "(fine) " "") (file-name-nondirectory file)
+          (if args (concat " " (combine-and-quote-strings args)) "")))
+
+(defun now--run-trial-command (server arguments)
+  "The \"Run trial\" code actions' command on SERVER: ARGUMENTS [uri args fine].
+Asks for the arguments with ARGS (the last trial's) as the default, then sends
+the command with them."
+  (let* ((uri (aref arguments 0))
+         (given (and (> (length arguments) 1) (aref arguments 1)))
+         (fine (and (> (length arguments) 2) (eq (aref arguments 2) t)))
+         (file (eglot--uri-to-path uri))
+         (args (now--read-args file (append given nil) fine)))
+    (now--run-async server :workspace/executeCommand
+                    (list :command "now.runTrial"
+                          :arguments (vector uri (vconcat args) (if fine t :json-false)))
+                    (now--run-what file args fine))))
+
+;; Eglot's own code-action menu (`eglot-code-actions') executes commands through
+;; this generic function (Eglot before 1.16).
+(cl-defmethod eglot-execute-command :around (server command arguments)
+  "nowls's now.runTrial asks for the script's arguments first."
+  (if (and (equal (format "%s" command) "now.runTrial") (now--nowls-p server))
+      (now--run-trial-command server (vconcat arguments))
+    (cl-call-next-method)))
+
 ;;;###autoload
 (defun now-run (args &optional fine)
   "Run the current buffer's script as a new trial with ARGS (`now/run').
+ARGS is a string split as a shell would (quotes keep spaces) or a list.
+Interactively, asks for them with the last trial's arguments as the default.
 With a prefix argument, FINE: record variable values too.  Returns at once;
 the answer and `now/trialFinished' are shown as messages."
-  (interactive (list (read-string "nowls run with args: ") current-prefix-arg))
+  (interactive (list (now--read-args (or buffer-file-name "") (now--last-args) current-prefix-arg)
+                     current-prefix-arg))
   (let ((server (now--server))
-        (argv (vconcat (split-string-and-unquote (or args "")))))
+        (argv (if (listp args) args (split-string-and-unquote args))))
     (now--sync server)
-    (message "nowls: running%s %s %s" (if fine " (fine)" "")
-             (file-name-nondirectory (or buffer-file-name "")) (or args ""))
-    (now--async-request
-     server :now/run
-     (list :uri (now--uri) :args argv :fine (if fine t :json-false))
-     :timeout now-run-timeout
-     :success-fn (lambda (res)
-                   (message "nowls: trial %s finished, exit code %s"
-                            (plist-get (plist-get res :trial) :id)
-                            (plist-get res :exitCode)))
-     :error-fn (lambda (err)
-                 (message "nowls: run failed: %s" (plist-get err :message))))))
+    (now--run-async server :now/run
+                    (list :uri (now--uri) :args (vconcat argv) :fine (if fine t :json-false))
+                    (now--run-what (or buffer-file-name "") argv fine))))
 
 (defun now-trials ()
   "The project's trials (`now/trials'), oldest first, as a list of plists."
@@ -820,6 +891,9 @@ others come from the buffer's Eglot server when it is not nowls."
          (cmd (plist-get action :command))
          (cmd (if (stringp cmd) action cmd)))
     (when edit (now--apply-edit server edit))
+    (when (and cmd (equal (plist-get cmd :command) "now.runTrial"))
+      (now--run-trial-command server (vconcat (plist-get cmd :arguments)))
+      (setq cmd nil))
     (when cmd
       (let ((res (now--request-to server :workspace/executeCommand
                                   (list :command (plist-get cmd :command)

@@ -59,7 +59,16 @@ class ContentStore:
             hit = self._hashes.get(path)
             if hit is not None and hit[0] == key and not secret and (not store or hit[1] in self._known or st.st_size > MAX_STORED):
                 return hit[1], st
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+            # open_quietly, inlined: under settrace a call costs a trace event
+            quiet = False
+            if _NOATIME and (_EUID == 0 or st.st_uid == _EUID):
+                try:
+                    fd = os.open(path, _HASH_FLAGS | _NOATIME)
+                    quiet = True
+                except PermissionError:
+                    pass
+            if not quiet:
+                fd = os.open(path, _HASH_FLAGS)
         except OSError:
             return None, None
         try:
@@ -78,6 +87,8 @@ class ContentStore:
                     kept.append(block)
                 elif kept:
                     kept = []
+            if not quiet:
+                restore_atime(fd, path, st)
             digest = h.hexdigest()
             if secret and kept:
                 self._secrets.learn_file(b"".join(kept))
@@ -122,6 +133,44 @@ class ContentStore:
             self._known.add(digest)
         except OSError as e:
             self._warn("content store: cannot write %s: %s" % (digest, e.strerror or e))
+
+
+_HASH_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+# Linux: a read through this descriptor leaves the file's access time alone.
+# Only the file's owner (or root) may ask: anyone else gets EPERM.
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_EUID = os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+def open_quietly(path: str, flags: int, st=None):
+    """(fd, quiet): `path` opened with `flags` so that the tracer's read does
+    not change the file's metadata, which the script may look at (it may have
+    set the access time itself: CPython's test_os test_utime_fd). `quiet` says
+    the descriptor reads without touching atime; if not, see restore_atime."""
+    if _NOATIME and (st is None or _EUID == 0 or st.st_uid == _EUID):
+        try:
+            return os.open(path, flags | _NOATIME), True
+        except PermissionError:
+            pass  # not the owner after all (or not readable: the plain open says so)
+    return os.open(path, flags), False
+
+
+def restore_atime(fd: int, path: str, st) -> None:
+    """After reading `fd` without O_NOATIME (another OS, or not the file's
+    owner): put the access time of `st` back, when the read changed it and the
+    owner is us (only the owner may set times). It changes the file's ctime,
+    which no call can set: the one trace left. Skipped if the modification
+    time moved meanwhile (another thread writing), so as not to set it back."""
+    if st is None or (st.st_uid != _EUID and _EUID != 0):
+        return
+    try:
+        now = os.fstat(fd)
+        if now.st_atime_ns == st.st_atime_ns or now.st_mtime_ns != st.st_mtime_ns:
+            return
+        target = fd if os.utime in os.supports_fd else path
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    except (OSError, NotImplementedError, ValueError):
+        pass
 
 
 def make_private_dirs(folder: str) -> None:

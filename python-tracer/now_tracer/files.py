@@ -1,8 +1,8 @@
 """Recording the files the script opens through `open`, `io.open` and pathlib.
 
-`builtins.open` and `io.open` are replaced by a wrapper that hashes the file
-*before* calling the real open (mode "w" truncates it), emits `open`, and
-hooks the close. The file object itself is returned untouched — no proxy — so
+`builtins.open` and `io.open` are replaced by a callable object (`_Open`, not
+a function: see there) that hashes the file *before* calling the real open
+(mode "w" truncates it), emits `open`, and hooks the close. The file object itself is returned untouched — no proxy — so
 `isinstance(f, io.TextIOWrapper)`, `type(f)`, C-level fast paths and every
 attribute keep working.
 
@@ -50,6 +50,55 @@ REAL_OPEN = builtins.open
 REAL_IO_OPEN = io.open
 
 _getframe = sys._getframe
+_new_object = object.__new__
+_fspath = os.fspath
+_fsdecode = os.fsdecode
+_ALL = slice(None)
+# io.open's parameters: a call naming another fails in the real open's argument
+# parsing, before it would call the file's __fspath__, so the hook does not either
+_OPEN_KEYWORDS = frozenset(("file", "mode", "buffering", "encoding", "errors", "newline", "closefd", "opener"))
+
+
+_mro_of = type.__dict__["__mro__"].__get__
+_dict_of = type.__dict__["__dict__"].__get__
+
+
+def _defines(tp, name) -> bool:
+    """Whether class `tp` has attribute `name`, read from the classes' own
+    namespaces: hasattr would run a metaclass's __getattribute__."""
+    for klass in _mro_of(tp):
+        if name in _dict_of(klass):
+            return True
+    return False
+
+
+# io.open's parameters after `file`, and the types its argument parsing takes
+# without calling the script's code (__index__, __bool__) or failing
+_PARAMS = (("mode", str), ("buffering", int), ("encoding", (str, type(None))), ("errors", (str, type(None))),
+           ("newline", (str, type(None))), ("closefd", int), ("opener", object))
+
+
+def _parsed_alike(args, kwargs) -> bool:
+    for i, (name, kinds) in enumerate(_PARAMS):
+        if i + 1 < len(args):
+            value = args[i + 1]
+        elif name in kwargs:
+            value = kwargs[name]
+        else:
+            continue
+        if not issubclass(type(value), kinds):
+            return False
+    return True
+
+
+def _exact_str(s):
+    """`s` as an exact str (a subclass copied: its methods are the script's), or None."""
+    tp = type(s)
+    if tp is str:
+        return s
+    if issubclass(tp, str):
+        return str.__getitem__(s, _ALL)
+    return None
 
 
 class FileTracker:
@@ -79,6 +128,9 @@ class FileTracker:
                 self._patch(acc, "open", staticmethod(io_wrapper))
         self._patch(builtins, "open", builtin_wrapper)
         self._patch(io, "open", io_wrapper)
+        # Not `_io.open`, where 3.12+'s builtin says it lives (its __module__):
+        # the import system opens every .pyc through it (io.open_code). So on
+        # 3.12+ pickle refuses the hook ("not the same object as _io.open").
         self.recording = True
 
     @staticmethod
@@ -86,44 +138,16 @@ class FileTracker:
         setattr(owner, name, value)
 
     def _wrap(self, real):
-        tracker = self
-
-        def open(file, *args, **kwargs):
-            info = None
-            if tracker.recording and not isinstance(file, int):
-                try:
-                    info = tracker._before(file, args, kwargs, _getframe(1))
-                except Exception as e:
-                    tracker.recorder.warning("open: cannot record %r: %s" % (file, e))
-            try:
-                f = real(file, *args, **kwargs)
-            except BaseException as e:
-                hide(e)
-                raise
-            if info is not None:
-                try:
-                    tracker._after(f, info)
-                except Exception as e:
-                    tracker.recorder.warning("open: cannot track %r: %s" % (file, e))
-            return f
-
-        open.__doc__ = real.__doc__
-        open.__wrapped__ = real  # type: ignore[attr-defined]
-        return open
+        return _Open(self, real)
 
     # -- one access -----------------------------------------------------------------
-    def _before(self, file, args, kwargs, caller):
+    def _before(self, path, args, kwargs, caller):
+        """`path`: the file as an exact str (see _Open.__call__)."""
         mode = args[0] if args else kwargs.get("mode", "r")
-        if not isinstance(mode, str):
-            return None
-        try:
-            path = os.fspath(file)
-        except TypeError:
-            return None  # the real open will say why
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        if not isinstance(path, str):
-            return None
+        if type(mode) is not str:  # (inline: under settrace a call costs a trace event)
+            mode = _exact_str(mode)
+            if mode is None:
+                return None
         given = path
         path = os.path.abspath(path)
         # In the store? (in_store, inlined.) abspath drops `..` lexically, but the
@@ -197,52 +221,21 @@ class FileTracker:
         except Exception:
             fd = -1
         self._open[access] = (weakref.ref(f), path, writable, hash_before)
+        # the hook made without a Python-level __init__ (a trace event under settrace)
+        hook = _new_object(_CloseHook)
+        hook._tracker = self
+        hook._access = access
+        hook._fd = fd
+        if raw is not f:
+            hook._raw = raw
+            hook._ref = None
+        else:
+            hook._raw = None
+            hook._ref = weakref.ref(raw)
         try:
-            raw.close = self._close_hook(raw, access, fd, strong=raw is not f)
+            raw.close = hook
         except (AttributeError, TypeError):
             rec.warning("cannot watch close of %s (%s): recorded at exit" % (path, type(raw).__name__))
-
-    def _close_hook(self, raw, access, fd, strong: bool):
-        tracker = self
-        if strong:
-            # raw is under a text/buffer layer, which closes it as soon as that
-            # layer is closed or dropped: the cycle raw -> hook -> raw only
-            # keeps a closed FileIO shell alive until the next GC.
-            def close():
-                try:
-                    type(raw).close(raw)
-                except BaseException as e:
-                    hide(e)
-                    raise
-                finally:
-                    tracker._closed(access)
-
-            return close
-
-        # raw is the object the script holds (binary, buffering=0): a strong
-        # reference would delay its refcount close, so only a weak one.
-        ref = weakref.ref(raw)
-
-        def close_weak():
-            r = ref()
-            try:
-                if r is not None:
-                    type(r).close(r)
-                elif fd >= 0:
-                    # Collected in a reference cycle: weakrefs are cleared before
-                    # finalizers run, so do what FileIO.close would: close the fd
-                    # (there is no buffer above it that could still write).
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            except BaseException as e:
-                hide(e)
-                raise
-            finally:
-                tracker._closed(access)
-
-        return close_weak
 
     def _closed(self, access) -> None:
         entry = self._open.pop(access, None)
@@ -276,3 +269,162 @@ class FileTracker:
             except Exception as e:
                 self.recorder.warning("close of %s: %s" % (path, e))
         self.recording = False
+
+
+class _Open:
+    """What `io.open`/`builtins.open` become: an object, not a function, because
+    a function is a descriptor — a class body's `open = io.open` would make
+    `self.open(path)` pass `self` as the file (the builtin does not bind). It
+    looks like the builtin where a script can look (name, qualname, module,
+    doc, repr, signature, copying, pickling up to 3.11) and passes every
+    argument through, so that wrong calls fail with the builtin's own message.
+    Still visible: its type, `dir()`, a `__dict__`."""
+
+    def __init__(self, tracker, real) -> None:
+        d = self.__dict__
+        d["_tracker"] = tracker
+        d["_real"] = real
+        for name in ("__name__", "__qualname__", "__module__", "__doc__", "__self__", "__text_signature__"):
+            try:
+                d[name] = getattr(real, name)
+            except AttributeError:
+                pass
+
+    def __call__(*args, **kwargs):
+        # `self` taken from args: a keyword argument `self=` must reach the real
+        # open (and fail there, as untraced), not collide with ours
+        self = args[0]
+        args = args[1:]
+        tracker = self._tracker
+        real = self._real
+        info = None
+        if tracker.recording and bool(args) is not ("file" in kwargs) and len(args) <= 8 and _OPEN_KEYWORDS.issuperset(kwargs):
+            file = args[0] if args else kwargs["file"]
+            tp = type(file)
+            if tp is str or tp is bytes or issubclass(tp, (str, bytes)):
+                path = file
+            elif issubclass(tp, int) or not _defines(tp, "__fspath__") or not _parsed_alike(args, kwargs):
+                # a descriptor; not a path (the real open says so); or arguments
+                # the real open rejects, or converts by the script's code, before
+                # it would call __fspath__: not recorded, the order kept
+                path = None
+            else:
+                # An os.PathLike (a user class's __fspath__ is the script's code):
+                # converted here, once, in the real open's stead — which calls it
+                # at the same point (after parsing its arguments, before checking
+                # the mode) and keeps only its result (f.name, OSError.filename).
+                try:
+                    file = path = _fspath(file)
+                except BaseException as e:
+                    hide(e)
+                    raise
+                else:
+                    if args:
+                        args = (file,) + args[1:]
+                    else:
+                        kwargs["file"] = file
+            if path is not None and type(path) is not str:
+                # an exact copy: a str subclass's own methods (startswith…) are
+                # the script's, and abspath would call them
+                ptp = type(path)
+                if issubclass(ptp, str):
+                    path = str.__getitem__(path, _ALL)
+                elif issubclass(ptp, bytes):
+                    path = _fsdecode(bytes.__getitem__(path, _ALL))
+                else:
+                    path = None
+            if path is not None:
+                try:
+                    info = tracker._before(path, args[1:], kwargs, _getframe(1))
+                except Exception as e:
+                    tracker.recorder.warning("open: cannot record %r: %s" % (path, e))
+        try:
+            f = real(*args, **kwargs)
+        except BaseException as e:
+            hide(e)
+            raise
+        if info is not None:
+            try:
+                tracker._after(f, info)
+            except Exception as e:
+                tracker.recorder.warning("open: cannot track %r: %s" % (info[0], e))
+        return f
+
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+    def __reduce__(self):
+        # a builtin pickles (and copies) by name: `open`, looked up in `io`
+        return self._real.__reduce__()
+
+    @property
+    def __signature__(self):
+        # inspect asks for this first; inspect is already imported by whoever asks
+        inspect = sys.modules.get("inspect")
+        return inspect.signature(self._real) if inspect is not None else None
+
+
+class _CloseHook:
+    # What a tracked raw file's `close` becomes: an instance attribute, which
+    # TextIOWrapper.close and Buffered*.close look up, so that the close is
+    # seen after every buffered byte was written. An object, not a function:
+    # stored in a class (`close = f.raw.close`) a function would be bound as a
+    # method, the builtin method is not.
+    #
+    # Under a text/buffer layer (strong) the hook holds the raw file: that layer
+    # closes it as soon as it is closed or dropped, so the cycle raw -> hook ->
+    # raw only keeps a closed FileIO shell alive until the next GC. When the raw
+    # file is what the script holds (binary, buffering=0), a strong reference
+    # would delay its refcount close: a weak one.
+    __slots__ = ("_tracker", "_access", "_raw", "_ref", "_fd")
+    __doc__ = io.FileIO.close.__doc__
+
+    def __call__(*args, **kwargs):
+        self = args[0]
+        raw = self._raw
+        if raw is None:
+            raw = self._ref()
+        if (len(args) > 1 or kwargs) and raw is not None:
+            # FileIO.close takes no arguments: its own error, and nothing closed
+            try:
+                return type(raw).close(raw, *args[1:], **kwargs)
+            except BaseException as e:
+                hide(e)
+                raise
+        try:
+            if raw is not None:
+                type(raw).close(raw)
+            elif self._fd >= 0:
+                # Collected in a reference cycle: weakrefs are cleared before
+                # finalizers run, so do what FileIO.close would: close the fd
+                # (there is no buffer above it that could still write).
+                try:
+                    os.close(self._fd)
+                except OSError:
+                    pass
+        except BaseException as e:
+            hide(e)
+            raise
+        finally:
+            # once closed, the descriptor's number may be reused by another
+            # file: a later call (the script kept this hook, not the file) must
+            # not close that one
+            self._fd = -1
+            self._tracker._closed(self._access)
+
+    def _bound(self):
+        raw = self._raw
+        if raw is None:
+            raw = self._ref()
+        return None if raw is None else type(raw).close.__get__(raw)
+
+    def __getattr__(self, name):
+        # __name__, __qualname__, __self__, __text_signature__: the builtin method's
+        bound = self._bound()
+        if bound is None:
+            raise AttributeError(name)
+        return getattr(bound, name)
+
+    def __repr__(self) -> str:
+        bound = self._bound()
+        return object.__repr__(self) if bound is None else repr(bound)

@@ -14,7 +14,7 @@ import re
 import stat
 import sys
 
-from now_tracer.contentstore import racily_clean
+from now_tracer.contentstore import open_quietly, racily_clean, restore_atime
 
 
 class ModuleInventory:
@@ -34,11 +34,16 @@ class ModuleInventory:
         self._cache.save()
 
     def _events(self):
-        for name, module in sorted(list(sys.modules.items()), key=lambda kv: str(kv[0])):
-            if not isinstance(name, str) or not name or name.startswith("now_tracer"):
+        # Keys and values are the script's objects: only exact types are looked
+        # at (isinstance would read a `__class__` property, str() or sorting
+        # would call a key's own methods).
+        entries = []
+        for name, module in list(dict.items(sys.modules)):
+            if type(name) is not str or not name or name.startswith("now_tracer") or module is None:
                 continue
-            if module is None:
-                continue
+            entries.append((name, module))
+        entries.sort(key=_first)
+        for name, module in entries:
             try:
                 ev = self._event(name, module)
             except Exception as e:
@@ -50,7 +55,7 @@ class ModuleInventory:
     def _event(self, name, module):
         path = None
         file = _attr(module, "__file__")
-        if isinstance(file, str) and file:
+        if type(file) is str and file:
             path = self.project.abspath(file)
         if path is not None and self.project.is_tracer_file(file):
             return None
@@ -61,7 +66,7 @@ class ModuleInventory:
         elif path is not None:
             digest = self._cache.hash_file(path, self.store)
         version = _attr(module, "__version__")
-        if not isinstance(version, str):
+        if type(version) is not str:
             version = None
             if path is not None and not local and not self._is_stdlib(path):
                 version = self._dist_version(name.partition(".")[0])
@@ -224,7 +229,8 @@ def read_all(path: str):
     """A file's bytes, or None if it cannot be read; os.open/os.read, not the
     (recorded) open. Also the script's and project files' source (trial.py)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        st = os.stat(path)
+        fd, quiet = open_quietly(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), st)
     except OSError:
         return None
     try:
@@ -232,6 +238,8 @@ def read_all(path: str):
         while True:
             block = os.read(fd, 1 << 20)
             if not block:
+                if not quiet:
+                    restore_atime(fd, path, st)
                 return b"".join(blocks)
             blocks.append(block)
     except OSError:
@@ -288,12 +296,38 @@ def stdlib_dirs():
     return sorted(dirs)
 
 
+def _first(pair):
+    return pair[0]
+
+
+_MODULE = type(sys)
+_module_dict = _MODULE.__dict__["__dict__"].__get__
+_mro_of = type.__dict__["__mro__"].__get__
+_dict_of = type.__dict__["__dict__"].__get__
+_GETSET = type(type.__dict__["__dict__"])
+
+
 def _attr(module, name):
-    # Module objects only: a lazy or proxy module's __getattr__ may run code.
+    """`module.name` from the object's own namespace, or None — without running
+    the script's code: a module subclass's __getattribute__, a lazy module's
+    __getattr__, a `__dict__` property (CPython's test_descr
+    test_module_subclasses logs every attribute read)."""
     try:
-        d = object.__getattribute__(module, "__dict__")
+        tp = type(module)
+        if issubclass(tp, _MODULE):
+            d = _module_dict(module)
+        else:
+            # the instance dict through the C getter CPython made for the class
+            # (as values._instance_dict), never a `__dict__` the class defines
+            d = None
+            for klass in _mro_of(tp):
+                attr = _dict_of(klass).get("__dict__")
+                if attr is not None:
+                    if type(attr) is _GETSET:
+                        d = attr.__get__(module)
+                    break
     except Exception:
         return None
-    if not isinstance(d, dict):
+    if type(d) is not dict:
         return None
     return d.get(name)

@@ -44,9 +44,19 @@ _dict_of = type.__dict__["__dict__"].__get__        # the class's own namespace 
 _flags_of = type.__dict__["__flags__"].__get__
 _qualname_of = type.__dict__["__qualname__"].__get__
 _name_of = type.__dict__["__name__"].__get__
-_module_of = type.__dict__["__module__"].__get__
+_raw_module_of = type.__dict__["__module__"].__get__
+
+
+def _module_of(tp):
+    """A class's `__module__` if it is a str, else "?": a class statement may
+    set any object there, whose __eq__/__hash__/__str__ are the script's."""
+    mod = _raw_module_of(tp)
+    return mod if type(mod) is str else "?"
+
+
 _type_repr = type.__repr__
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class statement (or type()); else defined in C
+_IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE (3.10+): never set on a class statement's type
 _GETSET = type(type.__dict__["__dict__"])
 _MEMBER = type(types.FunctionType.__dict__["__globals__"])  # a __slots__ entry
 _WRAPPER = type(object.__dict__["__repr__"])                # a C slot's method
@@ -78,6 +88,22 @@ def _is_c(klass) -> bool:
     return not (_flags_of(klass) & _HEAPTYPE)
 
 
+def _user_class(klass) -> bool:
+    """Made by a class statement (or type()): a heap type that is not immutable.
+    A C extension's heap types (3.12's _io, 3.13's _struct) are immutable
+    (Py_TPFLAGS_IMMUTABLETYPE, 3.10+; the bit is unused before)."""
+    return _flags_of(klass) & (_HEAPTYPE | _IMMUTABLE) == _HEAPTYPE
+
+
+def _made_by_new(mro) -> bool:
+    """Whether an instance is complete once `__new__` returned: no class but
+    object defines `__init__`. A C type that also has its own init may be
+    seen between the two, where its C getters and repr read uninitialised
+    fields (struct.Struct.__new__(struct.Struct): repr segfaults on 3.13)."""
+    klass, _ = _find(mro, "__init__")
+    return klass is None or klass is object
+
+
 def _has(mro, base) -> bool:
     # identity, not `in`: `in` compares with ==, which a metaclass may define
     for klass in mro:
@@ -91,7 +117,7 @@ def type_name(tp: type) -> str:
     tracebacks show), read without running a metaclass's code."""
     try:
         qual = _qualname_of(tp)
-        mod = _module_of(tp)
+        mod = _raw_module_of(tp)
     except Exception:  # not a type
         return "?"
     if type(qual) is not str:
@@ -283,13 +309,17 @@ class Reprs:
                 break
         if klass is object and _is_c(tp):
             return object.__repr__(obj)
-        if not user_repr and klass is not object:
+        if not user_repr and klass is not object and not _user_class(tp) and (_made_by_new(mro) or _qualified_key(tp) in _GUARDED_C_REPRS):
             # A C type's own repr (re.Pattern, datetime, numpy scalars…) is the
             # library's code, not the script's — unless it shows other objects'
             # reprs, which might be the script's.
             if _qualified_key(klass) in _NESTING_C_REPRS:
-                return "<%s object>" % name
+                return "<%s object>" % _qualified(tp)
             return self._generic(obj, tp)
+        # The script's class (even one inheriting a C repr: its `self` reaches
+        # the tracer before the C base's __init__ ran — struct.Struct's repr
+        # then reads a NULL, a segfault on 3.13), or a C type with an __init__
+        # of its own (`T.__new__(T)` makes one uninitialised): its fields only.
         return self._fields(obj, tp, mro, depth)
 
     def _container(self, obj, tp, base, depth: int, own_repr: bool) -> str:
@@ -663,6 +693,14 @@ _NESTING_C_REPRS = frozenset((
     ("datetime", "time"), ("weakref", "ReferenceType"), ("weakref", "ProxyType"),
     ("weakref", "CallableProxyType"), ("types", "GenericAlias"), ("types", "SimpleNamespace"),
     ("collections", "OrderedDict"), ("collections", "defaultdict"),
+))
+
+
+# C types with an __init__ of their own whose repr checks that it ran (the io
+# stack's CHECK_INITIALIZED): their repr says what file a function was given.
+_GUARDED_C_REPRS = frozenset((
+    ("_io", "FileIO"), ("_io", "BufferedReader"), ("_io", "BufferedWriter"),
+    ("_io", "BufferedRandom"), ("_io", "TextIOWrapper"),
 ))
 
 

@@ -17,7 +17,7 @@ from now_tracer.values import Reprs  # noqa: E402
 
 # Every method the tracer must not call bumps RAN; the script prints it.
 OBJECTS = '''
-import collections, dataclasses, enum, sys
+import collections, dataclasses, enum, struct, sys, types
 RAN = collections.Counter()
 
 def hook(name):
@@ -112,6 +112,28 @@ class Bad(Exception):
     __str__ = hook("exc-str")
     __repr__ = hook("exc-repr")
 
+class ModName:
+    """A class's __module__ may be any object."""
+    __eq__ = hook("modname-eq")
+    __hash__ = hook("modname-hash")
+    __str__ = hook("modname-str")
+    __repr__ = hook("modname-repr")
+
+class OddModule:
+    pass
+OddModule.__module__ = ModName()
+
+class LoggingModule(types.ModuleType):
+    """CPython's test_descr test_module_subclasses: a module's C repr reads
+    __loader__, __spec__, __name__, __file__ through this."""
+    __getattribute__ = hook("module-getattribute")
+    __getattr__ = hook("module-getattr")
+
+class MyStruct(struct.Struct):
+    """A C type's repr and getters; here never initialised (3.13: segfault)."""
+    def __init__(self):
+        pass
+
 loop = []
 loop.append(loop)
 d = {}
@@ -136,6 +158,9 @@ OBJS = [
     ("loop", loop),
     ("dictloop", d),
     ("method", Sneaky.__init__.__get__(Sneaky())),
+    ("oddmodule", OddModule()),
+    ("module", LoggingModule("lm")),
+    ("struct", MyStruct()),
 ]
 '''
 
@@ -160,6 +185,9 @@ EXPECTED = {
     "loop": "[[[[…]]]]",
     "dictloop": "{'self': {'self': {'self': {…}}}}",
     "method": "<bound method Sneaky.__init__ of <__main__.Sneaky object a=1, s='x'>>",
+    "oddmodule": "<OddModule object>",
+    "module": "<__main__.LoggingModule object __name__='lm', __doc__=None, __package__=None, __loader__=None, __spec__=None>",
+    "struct": "<__main__.MyStruct object>",
 }
 
 MAIN = OBJECTS + '''

@@ -7,7 +7,8 @@
 ;; connection.  Checked: both hovers reach Eldoc, both servers' diagnostics reach
 ;; Flymake, the merged code-action menu applies an action of each server, now-restore 1,
 ;; custom requests, now-run and now/trialFinished, and Eglot's server still runs and
-;; answers afterwards.  A second buffer turns now-mode on *before* Eglot manages it.
+;; answers afterwards; nowls's "Run trial" actions from the merged menu ask for the
+;; arguments (prompts answered here: left as offered, edited, cancelled).  A second buffer turns now-mode on *before* Eglot manages it.
 ;; Writes what it saw to $NOWLS_OUT and the dot text to $NOWLS_OUT.dot.
 ;; Needs $NOWLS_BIN (bin/now.js), $NOWLS_FAKE_LSP (the fake server), $NOWLS_TRIAL1_TEXT.
 
@@ -110,7 +111,18 @@
     (now-test--goto "^prec_a =")
     (let ((h (jsonrpc-request (eglot-current-server) :textDocument/hover
                               (eglot--TextDocumentPositionParams) :timeout 10)))
-      (now-test--say "eglot hover: %s" (plist-get (plist-get h :contents) :value))))
+      (now-test--say "eglot hover: %s" (plist-get (plist-get h :contents) :value)))
+
+    (now-test--say "== nowls's Run trial in the merged menu, the prompt left as offered")
+    (setq now-test--answers (list #'identity))
+    (now-test--ran (lambda () (now-code-actions nil nil "nowls: Run trial of experiment.py 2013 1999")))
+    (now-test--say "== with values, the prompt edited")
+    (setq now-test--answers (list (lambda (_) "2013 2014")))
+    (now-test--values-of
+     (now-test--ran (lambda () (now-code-actions nil nil "nowls: Run trial of experiment.py 2013 1999 with values"))))
+    (now-test--say "== the prompt cancelled")
+    (setq now-test--answers (list :quit))
+    (now-test--ran (lambda () (now-code-actions nil nil "nowls: Run trial of experiment.py 2013 2014"))))
 
   (now-test--say "== second buffer: now-mode first, then eglot-ensure")
   (now-test--visit "precipitation.py")

@@ -44,6 +44,40 @@
   (dolist (s (hash-table-values eglot--servers-by-project))
     (dolist (srv s) (eglot-shutdown srv))))
 
+(defvar now-test--answers nil
+  "What the next `read-string' calls answer, in turn: a function of the text
+offered giving the line the user leaves, or :quit (the user's \\[keyboard-quit]).")
+
+(defun now-test--answering (thunk)
+  "Call THUNK with `read-string' answered from `now-test--answers', each prompt reported.
+Non-nil when the prompt was cancelled (the quit does not get past here)."
+  (cl-letf (((symbol-function 'read-string)
+             (lambda (prompt &optional initial &rest _)
+               (now-test--say "prompt %S, default %S" prompt initial)
+               (let ((a (pop now-test--answers)))
+                 (if (eq a :quit) (signal 'quit nil) (funcall a initial))))))
+    (condition-case nil (progn (funcall thunk) nil) (quit t))))
+
+(defun now-test--ran (thunk)
+  "Call THUNK, which starts a trial after a prompt; report the trial that ran, if any.
+A cancelled prompt must run nothing: that is checked for 3 seconds."
+  (setq now-last-finished nil)
+  (let* ((cancelled (now-test--answering thunk))
+         (tr (now-test--wait (lambda () now-last-finished) (if cancelled 3 90))))
+    (cond (tr (now-test--say "trial %s ran with arguments [%s] %s" (plist-get tr :id)
+                             (mapconcat #'identity (cdr (append (plist-get tr :argv) nil)) "|")
+                             (plist-get tr :status)))
+          (cancelled (now-test--say "cancelled: nothing ran"))
+          (t (now-test--say "no trial ran")))
+    tr))
+
+(defun now-test--values-of (tr)
+  "A report line: whether trial TR (a TrialSummary) recorded values."
+  (let ((d (and tr (now--request :now/trial (list :trial (plist-get tr :id))))))
+    (now-test--say "now/trial %s: granularity %s, values recorded: %s" (and tr (plist-get tr :id))
+                   (plist-get (plist-get d :trial) :granularity)
+                   (and d (> (plist-get (plist-get d :summary) :values) 0)))))
+
 (defun now-test--run (main &rest cleanups)
   "Call MAIN, write the report to $NOWLS_OUT, call CLEANUPS, exit.
 An error of MAIN ends the report and makes the exit status 1; errors of

@@ -4,8 +4,10 @@
 ;;   emacs --batch -Q -l clients/emacs/now.el -l clients/emacs/test/e2e.el
 ;; now-mode starts nowls through Eglot, now-run 2013 2015 (fine) and
 ;; now/trialFinished, a hover of prec_a, now-trials, now-select-trial, now-diff,
-;; now-graph, now-restore 1 after an edit.  Writes what it saw to $NOWLS_OUT and the
-;; dot text to $NOWLS_OUT.dot.  Needs $NOWLS_BIN (bin/now.js).
+;; now-graph, now-restore 1 after an edit, a failing trial's diagnostic, then the
+;; "Run trial" code actions from Eglot's menu and M-x now-run, their prompts answered
+;; here (left as offered, edited, cancelled).  Writes what it saw to $NOWLS_OUT and
+;; the dot text to $NOWLS_OUT.dot.  Needs $NOWLS_BIN (bin/now.js).
 
 (require 'cl-lib)
 (require 'now)
@@ -133,7 +135,50 @@
     (now-test--say "diagnostics: %s" (length diags))
     (dolist (d diags)
       (now-test--say "line %s: %s" (line-number-at-pos (flymake-diagnostic-beg d))
-                     (now-test--first-line (flymake-diagnostic-text d))))))
+                     (now-test--first-line (flymake-diagnostic-text d)))))
+
+  ;; Eglot's own code-action menu, the action picked by title; its command goes
+  ;; through `eglot-execute-command', which asks for the arguments first.
+  (cl-flet ((menu (title)
+              (lambda ()
+                ;; A key, not a mouse click, chose the command: Eglot then asks with
+                ;; `completing-read' rather than a popup menu.
+                (let ((completing-read-function (lambda (&rest _) title))
+                      (last-nonmenu-event ?\r))
+                  (eglot-code-actions (point-min) (point-max) nil t))))
+            (titles ()
+              (dolist (a (append (jsonrpc-request
+                                  (eglot-current-server) :textDocument/codeAction
+                                  (list :textDocument (eglot--TextDocumentIdentifier)
+                                        :range (now--range (point-min) (point-min))
+                                        :context (list :diagnostics []))
+                                  :timeout 20)
+                                 nil))
+                (when (string-prefix-p "Run trial" (plist-get a :title))
+                  (now-test--say "action: %s" (plist-get a :title))))))
+    (now-test--say "== the Run trial code actions offer the last trial's arguments")
+    (titles)
+    (now-test--say "== Eglot's menu: Run trial, the prompt left as offered")
+    (setq now-test--answers (list #'identity))
+    (now-test--ran (menu "Run trial of experiment.py 2013 1999"))
+    (now-test--say "== the prompt edited: an argument with a space survives")
+    (setq now-test--answers (list (lambda (_) "2013 \"not a year\"")))
+    (now-test--ran (menu "Run trial of experiment.py 2013 1999"))
+    (titles)
+    (now-test--say "== with values, the prompt edited")
+    (setq now-test--answers (list (lambda (_) "2013 2014")))
+    (now-test--values-of (now-test--ran (menu "Run trial of experiment.py 2013 'not a year' with values")))
+    (now-test--say "== the prompt cancelled")
+    (setq now-test--answers (list :quit))
+    (now-test--ran (menu "Run trial of experiment.py 2013 2014")))
+
+  (now-test--say "== M-x now-run: the last trial's arguments as the default")
+  (setq now-test--answers (list #'identity))
+  (now-test--ran (lambda () (call-interactively #'now-run)))
+  (now-test--say "== C-u M-x now-run, the prompt emptied: no arguments, with values")
+  (setq now-test--answers (list (lambda (_) "")))
+  (now-test--values-of
+   (now-test--ran (lambda () (let ((current-prefix-arg '(4))) (call-interactively #'now-run))))))
 
 (now-test--run #'now-e2e--main #'now-test--shutdown-eglot)
 

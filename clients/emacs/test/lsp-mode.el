@@ -6,7 +6,8 @@
 ;; main client of python-mode and nowls as the add-on client that now.el registers
 ;; (`:add-on? t').  Checked: both servers start for the buffer, lsp-mode's merged
 ;; hover has nowls's text beside the fake one, now.el's commands reach nowls through
-;; lsp-mode (now-trials, now-graph-text, now-run and now/trialFinished, now-restore 1).
+;; lsp-mode (now-trials, now-graph-text, now-run and now/trialFinished, now-restore 1, the
+;; "Run trial" code action from lsp-mode's menu asking for the arguments).
 ;; Writes what it saw to $NOWLS_OUT.  Needs $NOWLS_BIN, $NOWLS_FAKE_LSP, $NOWLS_TRIAL1_TEXT.
 
 (require 'cl-lib)
@@ -99,6 +100,13 @@
     (insert "prec_a = []  # changed in the editor")
     (now-test--say "restore: %s" (now-restore 1))
     (now-test--say "buffer equals experiment.py of trial 1: %s" (equal (buffer-string) want1))
+
+    (now-test--say "== lsp-mode's code action Run trial (the last trial's arguments), the prompt edited")
+    (let ((action (seq-find (lambda (a) (equal (now--get a :title) "Run trial of experiment.py 2013 2015 with values"))
+                            (lsp-code-actions-at-point))))
+      (now-test--say "offered: %s" (and action t))
+      (setq now-test--answers (list (lambda (_) "2013 2014")))
+      (now-test--values-of (now-test--ran (lambda () (lsp-execute-code-action action)))))
 
     (now-test--say "== afterwards")
     (dolist (w (now-lm--workspaces)) (now-test--say "workspace: %s" w))))

@@ -1,6 +1,8 @@
 -- End-to-end test of the nowls plugin in headless Neovim (0.7+), run by
 -- test/neovim-client.test.ts in the demo project (trials 1-3, trial 3 fine):
--- :NowRun 2013 2015, hover prec_a, the dataflow graph as dot, :NowRestore 1.
+-- :NowRun 2013 2015, hover prec_a, the dataflow graph as dot, :NowRestore 1, then the
+-- "Run trial" code actions and :NowRun without arguments, their prompts answered here
+-- (left as offered, edited, cancelled).
 -- Writes what it saw to $NOWLS_OUT and the dot text to $NOWLS_OUT.dot.
 local out = assert(os.getenv("NOWLS_OUT"))
 local report = {}
@@ -180,6 +182,100 @@ local ok, err = pcall(function()
   local want = os.getenv("NOWLS_TRIAL1_TEXT") and assert(io.open(os.getenv("NOWLS_TRIAL1_TEXT"))):read("*a")
   say("buffer changed by restore: " .. tostring(after ~= before .. "\n"))
   say("buffer equals experiment.py of trial 1: " .. tostring(after == want))
+
+  -- Each prompt is answered by the next function: given the prompt's options, the line the
+  -- user leaves (nil: cancelled).
+  local answers = {}
+  local orig_input = vim.ui.input
+  vim.ui.input = function(opts, on_confirm)
+    say(string.format("prompt %q, default %q", opts.prompt, opts.default or ""))
+    on_confirm(table.remove(answers, 1)(opts))
+  end
+  local function run_titles()
+    local actions = nowls.request("textDocument/codeAction", {
+      textDocument = { uri = vim.uri_from_bufnr(0) },
+      range = { start = { line = 0, character = 0 }, ["end"] = { line = 0, character = 0 } },
+      context = { diagnostics = {} },
+    }) or {}
+    for _, a in ipairs(actions) do
+      if a.title:match("^Run trial") then say("action: " .. a.title) end
+    end
+  end
+  -- Picks the code action titled `title` in vim.lsp.buf.code_action's menu (0.7 lists
+  -- {client_id, action}, later versions {action, ctx}).
+  local function code_action(title)
+    local shown = false
+    vim.ui.select = function(items, _, on_choice)
+      shown = true
+      for _, it in ipairs(items) do
+        local a = it.action or it[2]
+        if a.title == title then return on_choice(it) end
+      end
+      say("no code action " .. title)
+      on_choice(nil)
+    end
+    vim.lsp.buf.code_action()
+    -- The menu comes once the servers answered.
+    if not vim.wait(10000, function() return shown end, 20) then say("no code action menu") end
+    vim.ui.select = orig_select
+  end
+  -- Waits for the trial started by `start` to end; says which it was and how it ended.
+  local function ran(start)
+    local before = nowls.state.finished_count
+    notes = {}
+    start()
+    local heard = vim.wait(60000, function() return nowls.state.finished_count > before end, 50)
+    vim.wait(10000, answered, 50)
+    local t2 = nowls.state.last_finished
+    if not heard then return say("no trial ran") end
+    say(string.format("trial %s ran with arguments [%s] %s", tostring(t2.id), table.concat(vim.list_slice(t2.argv, 2), "|"), t2.status))
+    for _, n in ipairs(notes) do
+      if not n:match("^nowls: trial %d+ of ") then say("notify: " .. n) end
+    end
+    return t2
+  end
+
+  say("== the Run trial code actions offer the last trial's arguments")
+  run_titles()
+  say("== code action, the prompt left as offered")
+  table.insert(answers, function(o) return o.default end)
+  ran(function() code_action("Run trial of experiment.py 2013 2015") end)
+  say("== code action, the prompt edited: an argument with a space survives")
+  table.insert(answers, function() return "2013 'not a year'" end)
+  ran(function() code_action("Run trial of experiment.py 2013 2015") end)
+  run_titles()
+  say("== code action, the prompt cancelled")
+  local count = nowls.state.finished_count
+  local listed = #(nowls.trials() or {})
+  table.insert(answers, function() return nil end)
+  code_action("Run trial of experiment.py 2013 'not a year'")
+  vim.wait(3000, function() return nowls.state.finished_count > count end, 50)
+  say("nothing ran: " .. tostring(nowls.state.finished_count == count and #(nowls.trials() or {}) == listed))
+  say("== code action with values, the prompt edited")
+  table.insert(answers, function() return "2013 2014" end)
+  local fine = ran(function() code_action("Run trial of experiment.py 2013 'not a year' with values") end)
+  local details = fine and nowls.request("now/trial", { trial = fine.id })
+  say(string.format("now/trial %s: granularity %s, values recorded: %s", tostring(fine and fine.id),
+    tostring(details and details.trial.granularity), tostring(details ~= nil and details.summary.values > 0)))
+  say("== :NowRun without arguments: the last trial's as the default")
+  table.insert(answers, function(o) return o.default end)
+  ran(function() vim.cmd("NowRun") end)
+  say("== Neovim's own prompt: an emptied line runs without arguments, a cancel runs nothing")
+  -- What the user types goes through vim.fn.input, whose cancelreturn is what Esc gives.
+  vim.ui.input = orig_input
+  local orig_fn_input = vim.fn.input
+  vim.fn.input = function(opts)
+    say(string.format("input %q, default %q", opts.prompt, opts.default or ""))
+    return table.remove(answers, 1)(opts)
+  end
+  table.insert(answers, function() return "" end)
+  ran(function() vim.cmd("NowRun!") end)
+  count = nowls.state.finished_count
+  table.insert(answers, function(o) return o.cancelreturn end)
+  vim.cmd("NowRun")
+  vim.wait(3000, function() return nowls.state.finished_count > count end, 50)
+  say("nothing ran: " .. tostring(nowls.state.finished_count == count))
+  vim.fn.input = orig_fn_input
   vim.notify = orig_notify
 end)
 if not ok then say("error: " .. tostring(err)) end

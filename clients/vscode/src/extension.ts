@@ -1,12 +1,16 @@
-// The VS Code client of `now lsp`: starts the server, adds the nowls.* commands (run, select
-// trial, graph, diff, inlay hints), a status bar item with the trial a document shows, and a
-// webview that renders graphs (dot → SVG with Graphviz compiled to WebAssembly, in-process).
+// The VS Code client of `now lsp`: starts the server, adds the nowls.* commands (run with or
+// without values, select trial, graph, diff, inlay hints), a status bar item with the trial a
+// document shows, and a webview that renders graphs (dot → SVG with Graphviz compiled to
+// WebAssembly, in-process). Running asks for the script's arguments, its last trial's as the
+// default, also when the "Run trial" code action runs it.
 // The custom methods and their types come from the shared protocol/lsp.ts.
 import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { quoteArgs, splitArgs } from "./args";
 import {
   LspMethods,
   DIFF_TRIAL_COMMAND,
+  RUN_TRIAL_COMMAND,
   type TrialSummary,
   type SelectTrialParams,
   type GraphParams,
@@ -97,6 +101,37 @@ export function graphHtml(title: string, svg: string | null, dot: string, error?
 </head><body>${body}</body></html>`;
 }
 
+type RunResult = { trial: TrialSummary; exitCode: number };
+
+/**
+ * The arguments of the last trial whose script is the document (its argv without the
+ * script), or none. Trials name their script relative to the project's root, which the
+ * client does not know: the document's path ends with it.
+ */
+export function lastArgumentsOf(uri: string, trials: TrialSummary[]): string[] {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(uri).pathname);
+  } catch {
+    return [];
+  }
+  for (let i = trials.length - 1; i >= 0; i--) {
+    const t = trials[i];
+    if (t.argv.length > 0 && (path === t.script || path.endsWith(`/${t.script}`))) return t.argv.slice(1);
+  }
+  return [];
+}
+
+/** An input box with `args` as the editable default; the arguments, or undefined when cancelled. */
+async function askArguments(uri: string, args: string[], fine: boolean): Promise<string[] | undefined> {
+  const name = uri.slice(uri.lastIndexOf("/") + 1);
+  const line = await vscode.window.showInputBox({
+    prompt: `Arguments of ${decodeURIComponent(name)}${fine ? ", run with values" : ""} (as in a shell: quote an argument with spaces)`,
+    value: quoteArgs(args),
+  });
+  return line === undefined ? undefined : splitArgs(line);
+}
+
 // --- the extension ---------------------------------------------------------------------------
 
 export class NowExtension {
@@ -129,25 +164,43 @@ export class NowExtension {
     this.updateStatus();
   }
 
-  async run(arg?: unknown): Promise<void> {
+  /** nowls.run (`fine` false) and nowls.runWithValues: now/run with the arguments the user gives. */
+  async run(arg?: unknown, fine = false): Promise<void> {
     const uri = activeDocumentUri(arg);
     if (!uri) return void vscode.window.showWarningMessage("nowls: open a Python script to run it as a trial");
-    const line = await vscode.window.showInputBox({ prompt: "Arguments of the script (space-separated)", value: "" });
-    if (line === undefined) return;
-    const args = line.trim() ? line.trim().split(/\s+/) : undefined;
-    const params: RunParams = args ? { uri, args } : { uri };
+    const trials = await this.client.sendRequest<TrialSummary[]>(LspMethods.trials);
+    const args = await askArguments(uri, lastArgumentsOf(uri, trials), fine);
+    if (args === undefined) return;
+    const params: RunParams = { uri, args };
+    if (fine) params.fine = true;
+    await this.running(() => this.client.sendRequest<RunResult>(LspMethods.run, params));
+  }
+
+  /**
+   * The "Run trial" code actions' command (`[uri, args, fine]`, args the last trial's): asks
+   * for the arguments with those as the default, then lets the command go to the server.
+   */
+  async runTrialCommand(args: unknown[], next: (command: string, args: unknown[]) => unknown): Promise<RunResult | undefined> {
+    const [uri, given, fine] = args;
+    const edited = await askArguments(String(uri), Array.isArray(given) ? given.map(String) : [], fine === true);
+    if (edited === undefined) return undefined;
+    return this.running(async () => (await next(RUN_TRIAL_COMMAND, [uri, edited, fine === true])) as RunResult);
+  }
+
+  private async running(send: () => Promise<RunResult>): Promise<RunResult> {
     // The server reports the run's live progress itself (window/workDoneProgress/create, which
     // vscode-languageclient shows as a cancellable notification); the status bar says it runs.
     this.status.text = "$(sync~spin) nowls: running…";
-    let r: { trial: TrialSummary; exitCode: number };
+    let r: RunResult;
     try {
-      r = await this.client.sendRequest<{ trial: TrialSummary; exitCode: number }>(LspMethods.run, params);
+      r = await send();
     } finally {
       this.updateStatus();
     }
     this.latest = r.trial.id;
     this.updateStatus();
     void vscode.window.showInformationMessage(`nowls: trial ${r.trial.id} ${r.trial.status} (exit code ${r.exitCode})`);
+    return r;
   }
 
   async selectTrial(arg?: unknown): Promise<void> {
@@ -227,13 +280,22 @@ let ext: NowExtension | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<NowExtension> {
   const cfg = config();
+  let e: NowExtension | undefined;
   const serverOptions: ServerOptions = { command: cfg.serverPath, args: ["lsp", "--stdio"] };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file", language: "python" }],
     initializationOptions: { inlayHints: cfg.inlayHints },
     middleware: {
-      // The "Show diff with trial N" code action answers with the diff: show it.
       executeCommand: async (command, args, next) => {
+        if (command === RUN_TRIAL_COMMAND && e) {
+          try {
+            return await e.runTrialCommand(args, next);
+          } catch (err) {
+            void vscode.window.showErrorMessage(`nowls: ${err instanceof Error ? err.message : String(err)}`);
+            return undefined;
+          }
+        }
+        // The "Show diff with trial N" code action answers with the diff: show it.
         const r = await next(command, args);
         if (command === DIFF_TRIAL_COMMAND && r) await showText(typeof r === "string" ? r : (r as DiffResult).text ?? JSON.stringify(r, null, 2));
         return r;
@@ -241,8 +303,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<NowExt
     },
   };
   const client = deps.createClient(serverOptions, clientOptions);
-  const e = new NowExtension(client, cfg.inlayHints);
-  ext = e;
+  const x = new NowExtension(client, cfg.inlayHints);
+  e = ext = x;
   const guard = (f: (arg?: unknown) => Promise<void>) => async (arg?: unknown) => {
     try {
       await f(arg);
@@ -251,20 +313,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<NowExt
     }
   };
   context.subscriptions.push(
-    e,
-    client.onNotification(LspMethods.trialFinished, (p: TrialFinishedParams) => e.onTrialFinished(p)),
-    vscode.commands.registerCommand("nowls.run", guard((a) => e.run(a))),
-    vscode.commands.registerCommand("nowls.selectTrial", guard((a) => e.selectTrial(a))),
-    vscode.commands.registerCommand("nowls.showGraph", guard(() => e.showGraph())),
-    vscode.commands.registerCommand("nowls.diff", guard(() => e.diff())),
-    vscode.commands.registerCommand("nowls.toggleInlayHints", guard(() => e.toggleInlayHints())),
-    vscode.window.onDidChangeActiveTextEditor(() => e.updateStatus()),
+    x,
+    client.onNotification(LspMethods.trialFinished, (p: TrialFinishedParams) => x.onTrialFinished(p)),
+    vscode.commands.registerCommand("nowls.run", guard((a) => x.run(a))),
+    vscode.commands.registerCommand("nowls.runWithValues", guard((a) => x.run(a, true))),
+    vscode.commands.registerCommand("nowls.selectTrial", guard((a) => x.selectTrial(a))),
+    vscode.commands.registerCommand("nowls.showGraph", guard(() => x.showGraph())),
+    vscode.commands.registerCommand("nowls.diff", guard(() => x.diff())),
+    vscode.commands.registerCommand("nowls.toggleInlayHints", guard(() => x.toggleInlayHints())),
+    vscode.window.onDidChangeActiveTextEditor(() => x.updateStatus()),
     vscode.workspace.onDidChangeConfiguration((ev) => {
-      if (ev.affectsConfiguration("nowls.inlayHints")) void e.sendInlayHints(config().inlayHints);
+      if (ev.affectsConfiguration("nowls.inlayHints")) void x.sendInlayHints(config().inlayHints);
     }),
   );
   await client.start();
-  return e;
+  return x;
 }
 
 export async function deactivate(): Promise<void> {

@@ -6,6 +6,7 @@ import { formatDuration } from "../format/text";
 import { findProjectRoot } from "../paths";
 import { choosePython } from "../run/python";
 import { runTrial, StoreUnwritable, type IngestDelegate, type RunResult } from "../run/runTrial";
+import { writeOwnLine } from "../run/ownLine";
 import { runUntraced } from "../run/untraced";
 import { statusText } from "./list";
 
@@ -23,7 +24,8 @@ const FOLLOW_TIMEOUT_MS = 5000;
 
 /**
  * `now run`: the script's own stdio is untouched; nowls speaks on stderr, once, at the end,
- * and the exit code is always the script's — whatever happened to the daemon or the store.
+ * on a line of its own (see ownLine.ts), and the exit code is always the script's —
+ * whatever happened to the daemon or the store.
  */
 export async function runCommand(script: string, args: string[], opts: RunOptions): Promise<number> {
   const root = findProjectRoot(path.resolve(opts.cwd, script));
@@ -41,12 +43,12 @@ export async function runCommand(script: string, args: string[], opts: RunOption
     if (!(e instanceof StoreUnwritable)) throw e;
     // Nothing can be recorded; the script still runs, as it would without nowls.
     const exitCode = await runUntraced(choosePython(root, opts.python, process.env), script, args, opts.cwd, process.env);
-    process.stderr.write(`now: not recorded: ${e.reason}; the script ran untraced and exited with ${exitCode}\n`);
+    writeOwnLine(`now: not recorded: ${e.reason}; the script ran untraced and exited with ${exitCode}`);
     return exitCode;
   } finally {
     conn?.dispose();
   }
-  process.stderr.write(summaryLine(result) + "\n");
+  writeOwnLine(summaryLine(result));
   return result.exitCode;
 }
 

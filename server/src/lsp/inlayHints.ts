@@ -1,5 +1,5 @@
 // Inlay hints: the last value each assignment line got in the document's trial, at the
-// end of the line. Lines changed since the trial get none: their values may be wrong now.
+// end of the line; once per assignment (a line that only mutates an object gets none). Lines changed since the trial get none: their values may be wrong now.
 import { lastValuesOfFile } from "../store/lspQueries";
 import type { DB } from "../store/database";
 import type { LineMap } from "./lineMap";
@@ -12,7 +12,7 @@ const SHORT = 40;
 export function inlayHints(db: DB, trialId: number, file: string, buffer: string, lines: LineMap, from: number, to: number): Hint[] {
   const text = splitLines(buffer);
   const byLine = new Map<number, { target: string; value: string | null; count: number }[]>();
-  for (const r of lastValuesOfFile(db, trialId, file)) {
+  for (const r of lastValuesOfFile(db, trialId, file, true)) {
     const list = byLine.get(r.line) ?? [];
     list.push(r);
     byLine.set(r.line, list);

@@ -113,13 +113,19 @@ export interface LastValueRow { line: number; target: string; value: string | nu
  * got (loop stand-ins counted in), for inlay hints. Definitions, parameters and returns
  * are left out: they are not "the value after this line".
  */
-export function lastValuesOfFile(db: DB, trialId: number, file: string): LastValueRow[] {
+/**
+ * The last value of each (line, target) of a file. `assignments`: only lines that bind the
+ * name, not those that mutate the object it holds (`parser.add_argument(…)` repeats
+ * `parser`'s value: an inlay hint there says nothing new).
+ */
+export function lastValuesOfFile(db: DB, trialId: number, file: string, assignments = false): LastValueRow[] {
+  const skipped = assignments ? "'def', 'class', 'param', 'return', 'import', 'mutation'" : "'def', 'class', 'param', 'return', 'import'";
   const rows = db.prepare(
     `SELECT v.line AS line, v.target AS target, v.value AS value, v.count AS count, v.kind AS kind
        FROM value v
        JOIN activation a ON a.trial_id = v.trial_id AND a.id = v.activation_id
        JOIN code c ON c.trial_id = a.trial_id AND c.id = a.code_id
-      WHERE v.trial_id = ? AND c.file = ? AND v.kind NOT IN ('def', 'class', 'param', 'return', 'import')
+      WHERE v.trial_id = ? AND c.file = ? AND v.kind NOT IN (${skipped})
       ORDER BY v.id`,
   ).all(trialId, file) as (LastValueRow & { kind: string })[];
   const byKey = new Map<string, LastValueRow>();

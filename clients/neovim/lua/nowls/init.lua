@@ -1,8 +1,9 @@
 -- nowls for Neovim: starts `now lsp --stdio` for Python buffers (beside any other
 -- language server) and adds commands for nowls's custom LSP methods (now/run,
 -- now/trials, now/selectTrial, now/graph, now/diff) and its "Restore this file from
--- trial N" code actions. Works on Neovim 0.7 (vim.lsp.start_client), 0.8–0.10
--- (vim.lsp.start) and 0.11+ (vim.lsp.config / vim.lsp.enable).
+-- trial N" code actions. Running a trial (:NowRun, the "Run trial" code actions) asks for
+-- the script's arguments, the last trial's as the default. Works on Neovim 0.7
+-- (vim.lsp.start_client), 0.8–0.10 (vim.lsp.start) and 0.11+ (vim.lsp.config / vim.lsp.enable).
 local M = {}
 
 -- 0.11 made client functions methods (client:request(...)); the old field calls warn there.
@@ -71,6 +72,8 @@ local function on_trial_finished(err, result, ctx)
   for _, cb in ipairs(M.state.on_finished) do pcall(cb, t) end
 end
 
+local run_trial_command -- the client-side handler of now.runTrial, below
+
 local function client_config(root)
   return {
     name = M.config.name,
@@ -80,6 +83,8 @@ local function client_config(root)
     init_options = { inlayHints = M.state.inlay },
     settings = { nowls = { inlayHints = M.state.inlay } },
     handlers = { ["now/trialFinished"] = on_trial_finished },
+    -- Code actions consult the client's commands before asking the server to execute one.
+    commands = { ["now.runTrial"] = function(...) return run_trial_command(...) end },
     flags = { debounce_text_changes = 0 },
   }
 end
@@ -150,16 +155,108 @@ local function scratch(lines, ft, name)
   return b
 end
 
---- now/run of the current buffer's script; `on_done(result, err)` when it ends (async).
---- `fine`: also record the values of the script's variables (what variable hovers show).
-function M.run(args, on_done, bufnr, fine)
+--- The arguments as a POSIX shell command line would hold them (as the server's titles do).
+function M.quote_args(args)
+  local out = {}
+  for _, a in ipairs(args or {}) do
+    a = tostring(a)
+    if a:match("^[%w@%%+=:,./_-]+$") then table.insert(out, a)
+    else table.insert(out, "'" .. a:gsub("'", [['\'']]) .. "'") end
+  end
+  return table.concat(out, " ")
+end
+
+--- Splits a line into arguments as a shell would, expanding nothing: blanks separate, '…'
+--- is literal, "…" and a bare backslash escape the next character (in "…" only $ ` " \).
+--- A quote left open runs to the end of the line.
+function M.split_args(line)
+  local out, cur, in_word, i, n = {}, {}, false, 1, #line
+  while i <= n do
+    local ch = line:sub(i, i)
+    if ch == "'" then
+      in_word = true
+      local e = line:find("'", i + 1, true) or (n + 1)
+      table.insert(cur, line:sub(i + 1, e - 1))
+      i = e
+    elseif ch == '"' then
+      in_word = true
+      i = i + 1
+      while i <= n and line:sub(i, i) ~= '"' do
+        local c = line:sub(i, i)
+        if c == "\\" and i < n and ('$`"\\\n'):find(line:sub(i + 1, i + 1), 1, true) then
+          i = i + 1
+          c = line:sub(i, i)
+        end
+        table.insert(cur, c)
+        i = i + 1
+      end
+    elseif ch == "\\" then
+      in_word = true
+      if i < n then
+        i = i + 1
+        table.insert(cur, line:sub(i, i))
+      end
+    elseif ch:match("%s") then
+      if in_word then table.insert(out, table.concat(cur)) end
+      cur, in_word = {}, false
+    else
+      in_word = true
+      table.insert(cur, ch)
+    end
+    i = i + 1
+  end
+  if in_word then table.insert(out, table.concat(cur)) end
+  return out
+end
+
+local builtin_input = vim.ui and vim.ui.input
+local CANCELLED = "\27nowls-cancelled"
+
+--- Asks for a script's arguments with `default` (a list) as the editable text; calls
+--- `on_args(list)`, or nothing when the prompt is cancelled.
+function M.ask_args(name, default, fine, on_args)
+  local opts = {
+    prompt = "Arguments of " .. name .. (fine and ", run with values" or "") .. ": ",
+    default = M.quote_args(default),
+  }
+  if vim.ui.input == builtin_input and vim.fn.has("nvim-0.9") == 0 then
+    -- Before 0.9 the built-in vim.ui.input takes an emptied line for a cancel: an empty
+    -- line has to mean "no arguments" when the default had some.
+    opts.cancelreturn = CANCELLED
+    local line = vim.fn.input(opts)
+    if line ~= CANCELLED then on_args(M.split_args(line)) end
+    return
+  end
+  vim.ui.input(opts, function(line)
+    if line ~= nil then on_args(M.split_args(line)) end
+  end)
+end
+
+--- The arguments of the last trial whose script is the buffer's file (argv without the
+--- script), or none.
+function M.last_args(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
   local c = M.client(bufnr)
-  if not c then return notify("not attached", vim.log.levels.ERROR) end
-  notify("running " .. (fine and "(fine) " or "") .. vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t") .. " " .. table.concat(args or {}, " "))
-  local params = { uri = vim.uri_from_bufnr(bufnr), args = args or {} }
-  if fine then params.fine = true end
-  call(c, "request", "now/run", params, function(err, result)
+  local root = c and c.config.root_dir
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  if not root or file:sub(1, #root + 1) ~= root .. "/" then return {} end
+  local rel = file:sub(#root + 2)
+  local trials = M.trials(bufnr) or {}
+  for i = #trials, 1, -1 do
+    local t = trials[i]
+    -- A backup trial (now restore) ran nothing: its argv is empty.
+    if t.script == rel and #t.argv > 0 then return vim.list_slice(t.argv, 2) end
+  end
+  return {}
+end
+
+local function running(file, args, fine)
+  local shown = M.quote_args(args)
+  return "running " .. (fine and "(fine) " or "") .. vim.fn.fnamemodify(file, ":t") .. (shown ~= "" and " " .. shown or "")
+end
+
+local function answered(on_done)
+  return function(err, result)
     if err then
       notify("run failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     elseif result then
@@ -167,7 +264,42 @@ function M.run(args, on_done, bufnr, fine)
       notify(string.format("trial %s %s, exit code %s", tostring(t.id), tostring(t.status), tostring(result.exitCode)))
     end
     if on_done then on_done(result, err) end
-  end, bufnr)
+  end
+end
+
+--- now/run of the current buffer's script; `on_done(result, err)` when it ends (async).
+--- `fine`: also record the values of the script's variables (what variable hovers show).
+function M.run(args, on_done, bufnr, fine)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local c = M.client(bufnr)
+  if not c then return notify("not attached", vim.log.levels.ERROR) end
+  notify(running(vim.api.nvim_buf_get_name(bufnr), args, fine))
+  local params = { uri = vim.uri_from_bufnr(bufnr), args = args or {} }
+  if fine then params.fine = true end
+  call(c, "request", "now/run", params, answered(on_done), bufnr)
+end
+
+--- :NowRun without arguments: asks for them, the last trial's as the default.
+function M.run_asking(bufnr, fine, on_done)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t")
+  M.ask_args(name, M.last_args(bufnr), fine, function(args) M.run(args, on_done, bufnr, fine) end)
+end
+
+--- The "Run trial" code actions' command, [uri, args, fine] with the last trial's args:
+--- asks for the arguments with those as the default, then sends the command with them.
+function run_trial_command(command, ctx)
+  local a = command.arguments or {}
+  local uri, given, fine = a[1], a[2], a[3] == true
+  local c = vim.lsp.get_client_by_id(ctx.client_id)
+  if not c or type(uri) ~= "string" then return end
+  local bufnr = ctx.bufnr or vim.uri_to_bufnr(uri)
+  M.ask_args(vim.fn.fnamemodify(vim.uri_to_fname(uri), ":t"), type(given) == "table" and given or {}, fine, function(args)
+    notify(running(vim.uri_to_fname(uri), args, fine))
+    -- An empty Lua table would go out as {}, which the server also takes for no arguments.
+    call(c, "request", "workspace/executeCommand", { command = command.command, arguments = { uri, args, fine } },
+      answered(nil), bufnr)
+  end)
 end
 
 --- now/trials, oldest first.
@@ -280,8 +412,11 @@ end
 
 local function create_commands()
   local cmd = vim.api.nvim_create_user_command
-  cmd("NowRun", function(o) M.run(o.fargs, nil, 0, o.bang or M.config.fine == true) end,
-    { nargs = "*", bang = true, desc = "nowls: run this script as a trial (! records variable values too)" })
+  cmd("NowRun", function(o)
+    local fine = o.bang or M.config.fine == true
+    if #o.fargs == 0 then M.run_asking(0, fine) else M.run(o.fargs, nil, 0, fine) end
+  end, { nargs = "*", bang = true,
+    desc = "nowls: run this script as a trial (no arguments: asks, the last trial's as default; ! records values)" })
   cmd("NowTrials", function()
     local list, err = M.trials()
     if not list then return notify(err, vim.log.levels.ERROR) end
