@@ -41,14 +41,6 @@ const KNOWN: Record<string, string> = {
     "files.py hashes a file the script wrote when it is closed: that read moves the atime the script had set (test_os UtimeTests.test_utime_fd)",
   "cprofile_own * *":
     "the tracer's stdout counter (output.py:40(write)) and its len() call show in the script's own cProfile",
-  "del_large_bytes 3.11 coarse":
-    "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two blocks)",
-  "del_large_bytes 3.11 fine":
-    "a local deleted by `del` stays alive: fine mode's f_locals snapshot (3.11) holds it (peak: two blocks)",
-  "del_large_numpy 3.11 coarse":
-    "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two arrays)",
-  "del_large_numpy 3.11 fine":
-    "a local deleted by `del` stays alive: fine mode's f_locals snapshot (3.11) holds it (peak: two arrays)",
   "first_line_modules 3.11 *":
     "the tracer imports ~35 modules before the script (getopt, tokenize, json, hashlib, ast, __future__ …), and sys.gettrace() is the settrace core's",
   "first_line_modules 3.13 *":
@@ -79,10 +71,6 @@ const KNOWN: Record<string, string> = {
     "sys.stdout and sys.stderr carry an instance attribute `write`, a Python function (output.py counts characters)",
   "struct_subclass 3.13 *":
     "SEGFAULT (exit 139): the tracer reprs a struct.Struct subclass's self before Struct.__init__ ran (test_struct test_struct_subclass_instantiation); no activation recorded",
-  "weakref_finalise 3.11 coarse":
-    "an argument rebound to None is freed when the function returns, not at once: the f_locals snapshot (3.11) read to record the arguments holds it",
-  "weakref_finalise 3.11 fine":
-    "a local freed by `del` (and an argument rebound) is freed when the function returns, not at once: fine mode's f_locals snapshot (3.11) holds it",
 };
 
 interface Case {
