@@ -37,14 +37,6 @@ const TRACED: Mode[] = ["coarse", "fine"];
  * every interpreter or both modes; each run a key names must still differ.
  */
 const KNOWN: Record<string, string> = {
-  "del_large_bytes 3.11 coarse":
-    "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two blocks)",
-  "del_large_bytes 3.11 fine":
-    "a local deleted by `del` stays alive: fine mode's f_locals snapshot (3.11) holds it (peak: two blocks)",
-  "del_large_numpy 3.11 coarse":
-    "an argument rebound by the function stays alive: the f_locals snapshot (3.11) read to record the arguments holds it (peak: two arrays)",
-  "del_large_numpy 3.11 fine":
-    "a local deleted by `del` stays alive: fine mode's f_locals snapshot (3.11) holds it (peak: two arrays)",
   "first_line_modules 3.13 *":
     "six modules the tracer needs stay imported on 3.13 (threading, enum, types, collections, collections.abc, _collections: dropping them would give the script second copies of threading or enum); python-tracer/README.md, What a script can still see",
   "recursion_depth 3.11 *":
@@ -53,10 +45,6 @@ const KNOWN: Record<string, string> = {
     "less recursion headroom: RecursionError at depth 991 of 998 at the default limit, 2991-2993 of 2998 at 3000",
   "recursion_uncaught * *":
     "the RecursionError is raised again in the tracer: a chained \"During handling of the above exception\" header, tracer frames, 7-11 fewer repeated lines",
-  "weakref_finalise 3.11 coarse":
-    "an argument rebound to None is freed when the function returns, not at once: the f_locals snapshot (3.11) read to record the arguments holds it",
-  "weakref_finalise 3.11 fine":
-    "a local freed by `del` (and an argument rebound) is freed when the function returns, not at once: fine mode's f_locals snapshot (3.11) holds it",
 };
 
 interface Case {

@@ -62,6 +62,7 @@ from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (sna
 
 import sys
 import threading
+import weakref
 
 try:
     # 3.13+: the table opcode.opmap is, without the rest of opcode.py (~0.5 ms of
@@ -71,12 +72,14 @@ except ImportError:
     from opcode import opmap as _OP
 
 from now_tracer import takeover, tbtrim
+from now_tracer.recorder import _CO_OPTIMIZED, _WRITEBACK_ALWAYS, LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
 from now_tracer.signals import FROM_HANDLER
 
 # Taken before the script runs: the script may replace sys.settrace (takeover.py).
 _settrace = sys.settrace
 _gettrace = sys.gettrace
 current_thread = threading.current_thread
+_get_ident = threading.get_ident
 
 _PRE_311 = sys.version_info < (3, 11)
 RETURN_VALUE = _OP["RETURN_VALUE"]
@@ -130,6 +133,25 @@ def file_flag(is_project, filename, failed):
     if not flag and filename == _THREADING_FILE:
         flag = _THREADING
     return flag
+
+
+def exc_keeper(exc_json):
+    """keep(exc): what a frame entry remembers of the last exception that passed
+    through the frame, until the frame returns (to tell a raise from a return):
+    never the exception itself, which would keep it, its traceback and every frame
+    and local of that traceback alive after the script's `except` let go of it. A
+    weak reference if it takes one (user exception classes), else its rendered
+    text (exc_json(exc), a str) now."""
+
+    ref = weakref.ref
+
+    def keep(exc):
+        try:
+            return ref(exc)
+        except TypeError:
+            return exc_json(exc)
+
+    return keep
 
 
 class _CodeMeta:
@@ -189,6 +211,11 @@ class SettraceCore:
         # events skipped because the tracer's own frames hit the recursion limit
         self.deep = [0]
         self._codes = frozenset()  # code objects of this core's trace functions
+        self.locals_release = LocalsRelease()
+        if fine is not None:
+            # 3.8-3.10: every callback refills a frame's dict anyway, so fine mode's
+            # reads are told to LocalsRelease, emptied at the next callback elsewhere.
+            fine.set_held(self.locals_release, track=_WRITEBACK_ALWAYS)
 
     # -- public ----------------------------------------------------------------
     @property
@@ -316,10 +343,21 @@ class SettraceCore:
 
         deep = self.deep
         meta_of = self._meta_cache()
+        keep_exc = exc_keeper(rec.exc_json)
+        stash = rec.stash
+        release = self.locals_release.release
+        pend = self.locals_release.pend
+        one_shot = not _WRITEBACK_ALWAYS
 
-        # A frame entry: [activation, code, last exception, its f_lasti,
-        # activations started before it, is generator/coroutine].
+        def kept(k):
+            return k if k.__class__ is str else k()
+
+        # A frame entry: [activation, code, last exception (exc_keeper), its f_lasti,
+        # activations started before it, is generator/coroutine, f_locals snapshot
+        # to empty at the first line event].
         def local_trace(frame, event, arg):
+            if pend:
+                release(id(frame))
             if event == "return":
                 try:
                     key = id(frame)
@@ -327,12 +365,14 @@ class SettraceCore:
                     if e is None or not state[0]:
                         return None
                     exc = e[2]
+                    if pend:
+                        pend.pop(key, None)  # (a yield: the next callback elsewhere empties it)
                     if not e[5]:
                         del frames[key]
                         if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
                             on_return(e[0], arg)
                         else:
-                            on_raise(e[0], exc)
+                            on_raise(e[0], kept(exc))
                         return None
                     meta = meta_of(e[1])
                     lasti = frame.f_lasti
@@ -347,7 +387,7 @@ class SettraceCore:
                     else:
                         del frames[key]
                         if exc is not None:
-                            on_raise(e[0], exc)
+                            on_raise(e[0], kept(exc))
                         else:
                             on_return(e[0], arg)
                 except RecursionError:
@@ -359,13 +399,28 @@ class SettraceCore:
                 try:
                     e = frames.get(id(frame))
                     if e is not None:
-                        e[2] = arg[1]
+                        e[2] = keep_exc(arg[1])
                         e[3] = frame.f_lasti
                         e[4] = counter[0]
                     if hidden:
                         splice(arg[1], arg[2])
                 except RecursionError:
                     deep[0] += 1  # no call here: the tracer's own frames are at the limit
+                except Exception as err:
+                    failed(err)
+                return local_trace
+            if event == "line":
+                # The one line event asked for at the call (below): the call's
+                # snapshot of the arguments is emptied before the body runs. No
+                # script code ran since that callback, so f_locals was not read
+                # since and this callback's write-back does nothing (3.11+).
+                try:
+                    frame.f_trace_lines = False
+                    e = frames.get(id(frame))
+                    if e is not None and e[6] is not None:
+                        d = e[6]
+                        e[6] = None
+                        clear_locals(d, local_names(e[1]), 1)
                 except Exception as err:
                     failed(err)
             return local_trace
@@ -386,6 +441,8 @@ class SettraceCore:
                 return None
             if code.co_name in skipped:
                 return None
+            if pend:
+                release(id(frame))
             try:
                 frame.f_trace_lines = False
                 key = id(frame)
@@ -421,7 +478,19 @@ class SettraceCore:
                     parent = thread_parents.get(id(current_thread()))
                 counter[0] += 1
                 act = on_call(frame, parent)
-                frames[key] = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS]
+                e = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS, None]
+                frames[key] = e
+                d = stash[0]
+                if d is not None:
+                    # on_call read f_locals of a function that rebinds a parameter:
+                    # that snapshot must go before the body rebinds it.
+                    stash[0] = None
+                    if one_shot:
+                        e[6] = d
+                        frame.f_trace_lines = True
+                    else:
+                        pend[key] = (d, code, _get_ident())
+                    d = None
                 # on_call may have stopped recording (the log failed): then the
                 # frame must not get a trace function (see stop).
                 return local_trace if state[0] else None
@@ -506,6 +575,15 @@ class SettraceCore:
 
         deep = self.deep
         meta_of = self._meta_cache()
+        keep_exc = exc_keeper(rec.exc_json)
+        stash = rec.stash
+        release = self.locals_release.release
+        pend = self.locals_release.pend
+        refresh = not _WRITEBACK_ALWAYS and LOCALS_SNAPSHOT
+        ident = _get_ident
+
+        def kept(k):
+            return k if k.__class__ is str else k()
 
         def loop_exit(frame, st, code):
             """A StopIteration that only ends a `for` loop (or a comprehension
@@ -526,6 +604,8 @@ class SettraceCore:
                 deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
+            if pend:
+                pend.pop(id(frame), None)
 
         def end_raised(st, frame):
             try:
@@ -534,33 +614,49 @@ class SettraceCore:
                 deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
                 failed(err)
+            if pend:
+                pend.pop(id(frame), None)
 
-        def make_tracer(e, st):
+        def make_tracer(e, st, key):
             table = st.table
+            optimized = refresh and bool(e[1].co_flags & _CO_OPTIMIZED)
 
+            # `return e[7]`, not `return tr`: a function naming itself is a reference
+            # cycle (tr -> its closure cell -> tr) that gc.collect() would count as
+            # garbage once the frame ends; e[7] is let go when the frame ends.
             def tr(frame, event, arg):
+                if pend:
+                    release(key)
                 if event == "line":
                     try:
                         L = frame.f_lineno
                         if table is None:
                             if st.reason is not None:
                                 unknown_once(st, L, st.reason)
-                            return tr
+                            return e[7]
                         g = table.get(L)
                         if g is None:
-                            return tr
+                            return e[7]
                         cur = st.cur
                         if g is cur:
                             if L != g[0]:  # a continuation line of the same statement
                                 st.cont = True
-                                return tr
+                                return e[7]
                             if st.cont:  # back at its first line (3.11+ positions)
                                 st.cont = False
-                                return tr
+                                return e[7]
                             if not g[3]:  # only a one-line loop runs a line again
-                                return tr
+                                return e[7]
                         if cur is not None and cur[6]:
                             close(st, frame, cur, L)
+                        elif optimized:
+                            # The snapshot an earlier read left may hold what the
+                            # statement that just ended deleted or rebound (`del x`):
+                            # read again, which drops it, before the next statement
+                            # can look (a weakref, a count). Read at every statement,
+                            # so a count the script takes in this frame sees the same
+                            # snapshot each time.
+                            st.loc = frame.f_locals
                         st.cur = g
                         st.cont = L != g[0]
                         st.calls = None
@@ -572,7 +668,7 @@ class SettraceCore:
                         deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
-                    return tr
+                    return e[7]
                 if event == "return":
                     if not state[0]:
                         return None
@@ -580,17 +676,19 @@ class SettraceCore:
                         exc = e[2]
                         if not e[5]:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
                             else:
                                 end_raised(st, frame)
-                                on_raise(e[0], exc)
+                                on_raise(e[0], kept(exc))
                             return None
                         meta = meta_of(e[1])
                         lasti = frame.f_lasti
                         if meta.co_code[lasti] in RET_OPS:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             end_ok(st, frame, arg)
                             on_return(e[0], arg)
                         elif meta.at_yield(lasti) and not (
@@ -604,11 +702,18 @@ class SettraceCore:
                             except Exception as err:
                                 failed(err)
                             on_yield(e[0], arg)
+                            # Suspended: its snapshot goes at the next callback of
+                            # another frame (the consumer's next statement, most often).
+                            d = st.loc
+                            if d is not None and st.code is not None and st.code.names is not None:
+                                st.loc = None
+                                pend[key] = (d, e[1], ident())
                         else:
                             frames.pop(id(frame), None)
+                            e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             if exc is not None:
                                 end_raised(st, frame)
-                                on_raise(e[0], exc)
+                                on_raise(e[0], kept(exc))
                             else:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
@@ -620,7 +725,7 @@ class SettraceCore:
                 if event == "exception":
                     try:
                         ev = arg[1]
-                        e[2] = ev
+                        e[2] = keep_exc(ev)
                         e[3] = frame.f_lasti
                         e[4] = counter[0]
                         tp = type(ev)
@@ -632,7 +737,7 @@ class SettraceCore:
                         deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
-                return tr
+                return e[7]
 
             return tr
 
@@ -651,6 +756,8 @@ class SettraceCore:
                 return None
             if code.co_name in skipped:
                 return None
+            if pend:
+                release(id(frame))
             try:
                 key = id(frame)
                 e = frames.get(key)
@@ -684,8 +791,17 @@ class SettraceCore:
                     f = f.f_back
                 if parent is None and thread_parents:
                     parent = thread_parents.get(id(current_thread()))
+                if pst is not None and pst.loc is not None:
+                    # The caller's f_locals snapshot (its statements' reads) goes while
+                    # it waits for this call (see recorder.LocalsRelease).
+                    d = pst.loc
+                    pst.loc = None
+                    if pst.code is not None and pst.code.names is not None:
+                        clear_locals(d, pst.code.names, 1)
+                    d = None
                 counter[0] += 1
                 act = on_call(frame, parent)
+                stash[0] = None  # enter() keeps the dict it reads the parameters from
                 try:
                     st = enter(frame, act, pst, code)
                 except RecursionError:
@@ -694,7 +810,7 @@ class SettraceCore:
                     failed(err)
                     st = fine.blank(act)
                 e = [act, code, None, -1, 0, code.co_flags & _GEN_FLAGS, st, None]
-                tr = make_tracer(e, st)
+                tr = make_tracer(e, st, key)
                 e[7] = tr
                 frames[key] = e
                 frame.f_trace_lines = st.lines

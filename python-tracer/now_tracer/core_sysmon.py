@@ -53,6 +53,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
+from now_tracer.recorder import LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
 from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation, innermost_entry
 from now_tracer.core_settrace import _CodeMeta as _META
 
@@ -122,6 +123,12 @@ class SysmonCore:
         self.lost = None
         # --calls-keep: a second tool id counting, in C, the calls past the cap
         self.counter = None
+        # 3.12: the f_locals dicts read (fine mode), emptied at the next callback.
+        # No trace callback writes them back into a frame here, so the frame's own
+        # next callback may empty them too.
+        self.locals_release = LocalsRelease()
+        if fine is not None:
+            fine.set_held(self.locals_release, track=LOCALS_SNAPSHOT)
         if counter_tool_id is not None and self.calls_keep:
             from now_tracer.callcounter import CallCounter
 
@@ -298,6 +305,14 @@ class SysmonCore:
 
         deep = self.deep
         first_start = self._first_start(failed)
+        stash = rec.stash
+
+        def empty_args(code):
+            # on_call read f_locals (3.12) of a function that rebinds a parameter:
+            # nothing writes that dict back into the frame, so it can go now.
+            d = stash[0]
+            stash[0] = None
+            clear_locals(d, local_names(code), 1)
 
         def start_activation(frame, code, c):
             parent = None
@@ -313,6 +328,8 @@ class SysmonCore:
             c[1] += 1
             act = on_call(frame, parent)
             frames[id(frame)] = (act, code)
+            if stash[0] is not None:
+                empty_args(code)
 
         def live(code):
             """Is a recorded activation of code still in the frame table?"""
@@ -399,6 +416,8 @@ class SysmonCore:
                         parent = thread_parents.get(id(current_thread()))
                     c[1] += 1
                     frames[id(frame)] = (on_call(frame, parent), code)
+                    if stash[0] is not None:
+                        empty_args(code)
                 except RecursionError:
                     deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
@@ -574,6 +593,9 @@ class SysmonCore:
 
         deep = self.deep
         first_start = self._first_start(failed)
+        stash = rec.stash
+        release = self.locals_release.release
+        pend = self.locals_release.pend
 
         def meta_of(code):
             m = metas.get(id(code))
@@ -599,6 +621,7 @@ class SysmonCore:
             if parent is None and thread_parents:
                 parent = thread_parents.get(id(current_thread()))
             act = on_call(frame, parent)
+            stash[0] = None  # enter() reads the parameters too: LocalsRelease has the dict
             try:
                 st = enter(frame, act, pst, code)
             except RecursionError:
@@ -609,6 +632,8 @@ class SysmonCore:
             frames[id(frame)] = [act, code, st]
 
         def py_start(code, offset):
+            if pend:
+                release(None)
             if codes.get(id(code)) is code:
                 if state[0]:
                     try:
@@ -674,6 +699,8 @@ class SysmonCore:
         def line(code, L):
             # on_line inlined (this runs for every line of project code). Never
             # DISABLE here: that would switch the line off for every frame.
+            if pend:
+                release(None)
             try:
                 frame = getframe(1)
                 e = frames.get(id(frame))
@@ -741,6 +768,8 @@ class SysmonCore:
                         deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
+                    if pend:
+                        pend.pop(id(frame), None)
                     on_return(e[0], value)
             except RecursionError:
                 deep[0] += 1  # no call here: the tracer's own frames are at the limit
@@ -758,6 +787,8 @@ class SysmonCore:
                         deep[0] += 1  # no call here: the tracer's own frames are at the limit
                     except Exception as err:
                         failed(err)
+                    if pend:
+                        pend.pop(id(frame), None)
                     on_raise(e[0], exc)
             except RecursionError:
                 deep[0] += 1  # no call here: the tracer's own frames are at the limit

@@ -34,12 +34,15 @@ from __future__ import annotations
 from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import collections
+import io
 import itertools
 import sys
 import types
+import weakref
 
 from now_tracer.eventlog import encode_str
 from now_tracer.fineast import (
+    FILE_ONLY,
     G_FIRST,
     G_HAS,
     G_READS,
@@ -66,7 +69,7 @@ from now_tracer.fineast import (
     FileTable,
     analyse,
 )
-from now_tracer.recorder import _arg_names
+from now_tracer.recorder import _CO_OPTIMIZED, _arg_names, local_names
 from now_tracer.values import _dict_of, _find, _instance_dict, _mro_of
 
 _CO_NEWLOCALS = 0x02
@@ -79,7 +82,6 @@ _RAW = frozenset((int, float, bool, type(None), complex))
 RAW_STR = 4096
 # Receivers whose method calls are not taken as changing them (`os.makedirs(p)`).
 _NOT_MUTATED = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
-_MISSING = object()
 
 
 class _NotEvaluated:
@@ -93,7 +95,7 @@ NOT_EVALUATED = _NotEvaluated()
 
 
 class _Code:
-    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen", "single")
+    __slots__ = ("code", "kind", "table", "reason", "params", "lambda_reads", "is_gen", "single", "names")
 
 
 class State:
@@ -101,7 +103,7 @@ class State:
 
     __slots__ = (
         "act", "kind", "lines", "table", "reason", "cur", "cont", "calls", "files", "exc", "latest", "gmap",
-        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret",
+        "slots", "rings", "fwd", "unknown", "snap", "yfirst", "ylast", "code", "ret", "ns", "loc",
     )
 
 
@@ -127,6 +129,25 @@ class FineRecorder:
         self._gmaps: dict = {}  # id(globals dict) -> (the dict, name -> latest value)
         self._gmaps_sweep = 256
         self.live: dict = {}    # activation -> State, until it ends
+        self._held = _no_hold
+        self._pend: dict = {}
+        self._track = False
+        # id(file object) -> (weakref to it, the write access that opened it)
+        self._wfiles: dict = {}
+        # id(frame of a generator/coroutine not started) -> (code, deps, calls, files)
+        # of the statement that made it
+        self._born: dict = {}
+        self._build()
+
+    def set_held(self, release, track: bool) -> None:
+        """Before the core builds its trace functions. Every f_locals read here is
+        kept in the activation's state (`loc`: the core empties that dict when the
+        frame calls another); with `track`, release (a recorder.LocalsRelease) is
+        also told of it (held(frame, d), needed only when id(frame) is not in its
+        `pend`)."""
+        self._held = release.held
+        self._pend = release.pend
+        self._track = track
         self._build()
 
     # -- static tables -------------------------------------------------------------
@@ -148,6 +169,8 @@ class FineRecorder:
     def _new_code(self, code) -> _Code:
         ci = _Code()
         ci.code = code
+        # the keys of its f_locals snapshot, for a function (None: a namespace, never emptied)
+        ci.names = local_names(code) if code.co_flags & _CO_OPTIMIZED else None
         name = code.co_name
         # Generators and async generators: what their yield statements read feeds
         # their consumers (coroutines' awaits are not yields of values).
@@ -231,10 +254,40 @@ class FineRecorder:
         RAW = _RAW
         NOTEV = NOT_EVALUATED
         NOT_MUTATED = _NOT_MUTATED
-        MISSING = _MISSING
         CAP = CALLS_CAP
         HALF = CALLS_CAP // 2
         deque = collections.deque
+        held = self._held
+        pend = self._pend
+        track = self._track
+        IO_TYPES = _IO_TYPES
+        GEN_TYPES = _GEN_TYPES
+        WATCHED = _IO_TYPES | _GEN_TYPES
+        writes = rec_.write_accesses
+        wfiles = self._wfiles
+        born = self._born
+        wref = weakref.ref
+
+        def wrote(v, files):
+            """v (a file object) was opened by its statement: if for writing, later
+            statements that write through it are linked to that access."""
+            for a in reversed(files):
+                if a in writes:
+                    if len(wfiles) >= 1024:
+                        for k in [k for k, w in wfiles.items() if w[0]() is None]:
+                            del wfiles[k]
+                    wfiles[id(v)] = (wref(v), a)
+                    return
+
+        def born_now(v, deps, calls, files):
+            """A generator or coroutine made by this statement and not started: its
+            parameters come from here, not from the statement that first resumes it
+            (`g = gen(n)`, later `next(g)`)."""
+            fr = _unstarted_frame(v)
+            if fr is not None:
+                if len(born) >= 4096:
+                    del born[next(iter(born))]
+                born[id(fr)] = (fr.f_code, deps, calls, files)
 
         def ids(lst):
             if not lst:
@@ -372,7 +425,11 @@ class FineRecorder:
                 # What the return value was computed from: kept for returned(),
                 # since a `finally:` block may still run lines before it.
                 st.ret = (resolve(st, g[G_READS]), st.calls, st.files)
-            loc = frame.f_locals
+            loc = st.ns
+            if loc is None:
+                loc = st.loc = frame.f_locals
+                if track and id(frame) not in pend:
+                    held(frame, loc)
             for targets, reads in g[G_PARTS]:
                 deps = None
                 for t in targets:
@@ -394,10 +451,22 @@ class FineRecorder:
                             v, glob = NOTEV, bool(t[T_GLOBAL])
                         if t[T_COND]:
                             snap = st.snap
-                            if snap is not None and snap.get(t, MISSING) is v:
+                            if snap is not None and snap.get(t) == id(v):
                                 continue  # a one-line body that did not run (the value is unchanged)
-                        if t[T_KIND] == "mutation" and issubclass(type(v), NOT_MUTATED):
-                            continue
+                    files = st.files
+                    cls = type(v)  # not v.__class__: a property or __getattribute__ of the script
+                    if not t[T_FAST]:
+                        if t[T_KIND] == "mutation":
+                            if issubclass(cls, NOT_MUTATED):
+                                continue
+                            # Written through a file the script opened for writing: this
+                            # value is what went into the file (the server draws the edge
+                            # from it to the file's written version).
+                            w = wfiles.get(id(v)) if cls in IO_TYPES else None
+                            if w is not None and w[0]() is v:
+                                files = [w[1]] if not files else (files if w[1] in files else files + [w[1]])
+                            elif t[T_EXTRA] is FILE_ONLY:
+                                continue
                     if deps is None:
                         latest = st.latest
                         gmap = st.gmap
@@ -409,14 +478,19 @@ class FineRecorder:
                                 if d is None:
                                     continue
                             deps.append(d)
-                    # record(st, t, v, deps, st.calls, st.files), inlined
+                    if cls in WATCHED:
+                        if cls in GEN_TYPES:
+                            born_now(v, deps, st.calls, files)
+                        elif files:
+                            wrote(v, files)
+                    # record(st, t, v, deps, st.calls, files), inlined
                     slots = st.slots
                     c = slots.get(t, 0)
                     vid = next_vid()
                     if c.__class__ is int:
                         if c < K:
                             slots[t] = c + 1
-                            append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(st.files)))
+                            append(t[T_FMT] % (vid, st.act, value_json(v), deps_text(deps), ids(st.calls), ids(files)))
                             name = t[T_STORE]
                             if name is not None:
                                 if glob:
@@ -429,7 +503,6 @@ class FineRecorder:
                         st.rings.append(c)
                     ref = [vid, c, 1, False]
                     ring = c.ring
-                    cls = type(v)  # not v.__class__: a property or __getattribute__ of the script
                     if cls not in RAW:
                         # Rendered when written if that gives the same text:
                         # short strings, containers of scalars (a snapshot of
@@ -439,7 +512,7 @@ class FineRecorder:
                                 v = (value_json(v),)
                         else:
                             v = rsnap(v) or (value_json(v),)
-                    ring.append((ref, v, deps, st.calls, st.files))
+                    ring.append((ref, v, deps, st.calls, files))
                     if len(ring) > K:  # evict, inlined
                         r = ring.popleft()[0]
                         r[2] = 2
@@ -456,15 +529,24 @@ class FineRecorder:
                             st.latest[name] = ref
 
         def snapshot(st, frame, g):
-            loc = frame.f_locals
+            loc = st.ns
+            if loc is None:
+                loc = st.loc = frame.f_locals
+                if track and id(frame) not in pend:
+                    held(frame, loc)
             snap = {}
             for targets, _ in g[G_PARTS]:
                 for t in targets:
                     if t[T_COND]:
+                        # The identity only: the object itself would be kept
+                        # alive past a rebinding. (An object freed before the
+                        # statement ends and another made at its address would
+                        # hide that value: the old one is alive until the target
+                        # is rebound, so only a `del` in between allows it.)
                         try:
-                            snap[t] = target_value(t, frame, loc)[0]
+                            snap[t] = id(target_value(t, frame, loc)[0])
                         except Exception:
-                            snap[t] = MISSING
+                            pass
             st.snap = snap
 
         def enter(frame, act, pst, code):
@@ -496,6 +578,11 @@ class FineRecorder:
             st.yfirst = None
             st.ylast = None
             st.ret = None
+            # A class body's f_locals is its namespace: read once, here. Each read
+            # copies the frame's cells into it, which would undo the body's own
+            # `__class__ = 413` (3.11: test_super).
+            st.ns = frame.f_locals if kind == "c" else None
+            st.loc = None
             if pst is not None:
                 while pst.fwd is not None:
                     pst = pst.fwd
@@ -504,7 +591,10 @@ class FineRecorder:
             params = ci.params
             if params:
                 deps = calls = files = None
-                if pst is not None:
+                b = born.pop(id(frame), None) if born else None
+                if b is not None and b[0] is code:
+                    deps, calls, files = b[1], b[2], b[3]
+                elif pst is not None:
                     cur = pst.cur
                     if cur is not None:
                         deps = resolve(pst, cur[G_READS])
@@ -514,6 +604,9 @@ class FineRecorder:
                 ct = ids(calls)
                 ft = ids(files)
                 loc = frame.f_locals
+                st.loc = loc
+                if track:
+                    held(frame, loc)
                 latest = st.latest
                 for name, fmt in params:
                     try:
@@ -576,6 +669,7 @@ class FineRecorder:
                     deps.extend(d)
             flush(st)
             live.pop(st.act, None)
+            st.ns = st.loc = None
             if kind == "g":
                 return  # a generator expression's values went to its consumer
             vid = next_vid()
@@ -592,6 +686,7 @@ class FineRecorder:
                 close(st, frame, cur, -1)
             flush(st)
             live.pop(st.act, None)
+            st.ns = st.loc = None
 
         def yielded(st):
             if not st.code.is_gen:
@@ -639,6 +734,8 @@ class FineRecorder:
             st.unknown = st.snap = st.yfirst = st.ylast = None
             st.code = None
             st.ret = None
+            st.ns = None
+            st.loc = None
             return st
 
         self.blank = blank
@@ -652,6 +749,30 @@ class FineRecorder:
         self.note_file = note_file
         self.unknown_once = unknown_once
         self.finish = finish
+
+
+def _no_hold(frame, d):
+    pass
+
+
+_IO_TYPES = frozenset((io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom, io.FileIO))
+_GEN_TYPES = frozenset((types.GeneratorType, types.CoroutineType))
+
+
+def _unstarted_frame(v):
+    """The frame of a generator or coroutine that has not started running, else
+    None (attributes of the builtin types: no script code runs)."""
+    if type(v) is types.GeneratorType:
+        fr = v.gi_frame
+        if fr is None or v.gi_running or getattr(v, "gi_suspended", False):
+            return None
+    else:
+        fr = v.cr_frame
+        if fr is None or v.cr_running or getattr(v, "cr_suspended", False):
+            return None
+    if sys.version_info < (3, 11) and fr.f_lasti != -1:
+        return None
+    return fr
 
 
 def _first_id(entry):

@@ -38,6 +38,9 @@ HOW_ATTR = 1      # name.attr: instance/class dict or slot, never a property
 HOW_SUBSCR = 2    # name[name] / name[constant]: builtin containers only
 HOW_NOEVAL = 3    # anything else: recorded as "<not evaluated>"
 HOW_MUT = 4       # `name.method(…)` as a statement: the name's object, maybe changed
+# T_EXTRA of a HOW_MUT target that is an argument of a call statement: recorded only
+# when its value is a file the script opened for writing (`json.dump(obj, f)`)
+FILE_ONLY = "file"
 
 # Target spec tuple fields.
 T_HOW, T_NAME, T_EXTRA, T_FMT, T_STORE, T_GLOBAL, T_RANGE, T_COND, T_LINE, T_TEXT, T_KIND, T_COL, T_FAST = range(13)
@@ -338,6 +341,14 @@ class _Analyser:
             root = _mutated(s.value)
             if root is not None:
                 g.targets.append(self.mutation_spec(root, scope, cond))
+            # `json.dump(obj, f)`, `print(x, file=f)`: a name passed to a call is a
+            # file written through, if its value turns out to be a file the script
+            # opened for writing (fine.py decides; nothing is recorded otherwise).
+            seen = {root.id} if root is not None else set()
+            for arg in _call_args(s.value):
+                if isinstance(arg, ast.Name) and arg.id not in seen:
+                    seen.add(arg.id)
+                    g.targets.append(self.mutation_spec(arg, scope, cond, FILE_ONLY))
         elif isinstance(s, ast.Delete):
             g = self.group(scope, first, s.end_lineno)
             reads, walrus = self.names(list(s.targets), scope, cond)
@@ -466,8 +477,8 @@ class _Analyser:
         fast = how == HOW_NAME and not glob and rng is None and not cond
         return (how, name, extra, fmt, store, glob, rng, bool(cond), line, text, kind, col, fast)
 
-    def mutation_spec(self, node, scope, cond):
-        return self.spec(HOW_MUT, node.id, None, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, "mutation", scope, None, cond)
+    def mutation_spec(self, node, scope, cond, extra=None):
+        return self.spec(HOW_MUT, node.id, extra, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, "mutation", scope, None, cond)
 
     def name_spec(self, node, kind, scope, rng, cond):
         return self.spec(HOW_NAME, node.id, None, node.id, node.lineno, self.col(node.lineno, node.col_offset), node.id, kind, scope, rng, cond)
@@ -622,6 +633,15 @@ def _root_name(node):
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
     return node if isinstance(node, ast.Name) else None
+
+
+def _call_args(value):
+    """The arguments (positional and keyword) of a call statement (`await` too)."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return []
+    return [a.value if isinstance(a, ast.Starred) else a for a in value.args] + [k.value for k in value.keywords]
 
 
 def _mutated(value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from now_tracer.snapshot import BUILTINS as __builtins__  # noqa: E402,F401 (snapshot.py)
 
 import itertools
+import sys
 import threading
 import time
 
@@ -17,6 +18,124 @@ from now_tracer.values import type_name
 
 _CO_VARARGS = 0x04
 _CO_VARKEYWORDS = 0x08
+_CO_OPTIMIZED = 0x01
+
+# Up to 3.12 a frame's f_locals is a dict the frame keeps: reading it copies every
+# local into it, and it then holds them until the next read (a `del`eted or
+# rebound argument stays alive). 3.13 (PEP 667) returns a proxy instead.
+LOCALS_SNAPSHOT = sys.version_info < (3, 13)
+# 3.11 and 3.12 write that dict back into the frame after a trace callback only when
+# f_locals was read since the frame's last callback (PyFrame_LocalsToFast checks
+# f_fast_as_locals); 3.8-3.10 copy it in before and write it back after every one.
+_WRITEBACK_ALWAYS = sys.version_info < (3, 11)
+try:
+    from opcode import opmap as _OPMAP
+except ImportError:  # pragma: no cover
+    _OPMAP = {}
+_REBIND_OPS = frozenset(_OPMAP[n] for n in ("STORE_FAST", "DELETE_FAST") if n in _OPMAP)
+_DEREF_OPS = frozenset(_OPMAP[n] for n in ("STORE_DEREF", "DELETE_DEREF") if n in _OPMAP)
+
+
+def rebinds_args(code) -> bool:
+    """Does the code assign or delete one of its parameters (`a = weakref.ref(a)`,
+    `del a`)? Only then can the snapshot of the arguments taken at the call hold an
+    object the frame itself no longer holds. Over-approximated: a store to a local
+    whose index's low byte is a parameter's, or any store to a cell when a
+    parameter is a cell."""
+    if not LOCALS_SNAPSHOT or not code.co_flags & _CO_OPTIMIZED:
+        return False
+    nargs = code.co_argcount + code.co_kwonlyargcount
+    nargs += bool(code.co_flags & _CO_VARARGS) + bool(code.co_flags & _CO_VARKEYWORDS)
+    if not nargs:
+        return False
+    cell_arg = bool(set(code.co_cellvars) & set(code.co_varnames[:nargs]))
+    co = code.co_code
+    for i in range(0, len(co), 2):
+        op = co[i]
+        if op in _REBIND_OPS:
+            if co[i + 1] < nargs:
+                return True
+        elif cell_arg and op in _DEREF_OPS:
+            return True
+    return False
+
+
+def local_names(code):
+    return code.co_varnames + code.co_cellvars + code.co_freevars
+
+
+def clear_locals(d, names, others: int) -> None:
+    """Empty a function frame's f_locals snapshot `d` of its locals (a later read of
+    f_locals or locals() fills it again from the frame), unless someone besides the
+    frame, `others` references the tracer holds besides this argument, and
+    getrefcount's own has it: a script's `d = locals()` keeps its dict as it is. Keys that are not
+    local names (put there by the script) stay."""
+    if d.__class__ is not dict or sys.getrefcount(d) > others + 3:
+        return  # (3.13: a FrameLocalsProxy, whose pop would delete the locals themselves)
+    pop = d.pop
+    for n in names:
+        pop(n, None)
+
+
+class LocalsRelease:
+    """The f_locals snapshots the tracer made (by reading frame.f_locals of a
+    function frame, 3.8-3.12), to be emptied as soon as that is safe: never inside
+    a trace callback of the frame itself when the callback's write-back would then
+    delete the frame's locals, so at the next callback of any other frame of the same
+    thread (settrace), or at once (sys.monitoring: no write-back).
+
+    pend: id(frame) -> (dict, code, thread ident)."""
+
+    def __init__(self) -> None:
+        self.pend: dict = {}
+        pend = self.pend
+        get_ident = threading.get_ident
+        names_of: dict = {}
+        # bound now: the script may replace builtins (`builtins.len = lru_cache(4)(len)`)
+        keys = pend.copy
+        names_count = names_of.__len__
+
+        def held(frame, d):
+            # A frame's f_locals dict is one object for the frame's life: once pending,
+            # reads of it need nothing more.
+            k = id(frame)
+            if k not in pend and d.__class__ is dict:
+                code = frame.f_code
+                if code.co_flags & _CO_OPTIMIZED:
+                    pend[k] = (d, code, get_ident())
+
+        def release(key):
+            """Empty the snapshots of frames other than `key` (None: all) of this
+            thread. Never raises: it runs outside the cores' error handling."""
+            try:
+                me = get_ident()
+                for k in keys():
+                    if k == key:
+                        continue
+                    item = pend.get(k)
+                    if item is None or item[2] != me:
+                        continue
+                    pend.pop(k, None)
+                    d = item[0]
+                    code = item[1]
+                    item = None
+                    names = names_of.get(code)
+                    if names is None:
+                        if names_count() > 4096:
+                            names_of.clear()
+                        names = names_of[code] = local_names(code)
+                    clear_locals(d, names, 1)
+            except Exception:
+                pass
+
+        def ended(frame):
+            """The frame returned or raised: its dict goes with it, unless someone
+            else (a script that returned `locals()`) keeps it, which is then theirs."""
+            pend.pop(id(frame), None)
+
+        self.held = held
+        self.release = release
+        self.ended = ended
 
 
 class Recorder:
@@ -39,6 +158,7 @@ class Recorder:
         self._base = self._perf()
         self._code_ids = itertools.count(1)
         self._access_ids = itertools.count(1)
+        self.write_accesses: set = set()  # access ids opened for writing (fine mode's file edges)
         self._codes: dict = {}  # id(code) -> (code, code id, parameter names, call-line format)
         self._warned: set = set()
         self._lock = threading.Lock()
@@ -62,6 +182,7 @@ class Recorder:
         flush_at = self._flush_at
         flush = self.log.flush
         next_act = itertools.count(1).__next__
+        stash = self.stash = [None]  # the f_locals dict on_call read, for code that rebinds a parameter
 
         def due(t):
             flush_at[0] = t + FLUSH_SECONDS
@@ -97,6 +218,8 @@ class Recorder:
             append(line)
             if t >= flush_at[0]:
                 due(t)
+            if info[4] and n:
+                stash[0] = loc
             return act
 
         def on_return(act, value):
@@ -120,7 +243,8 @@ class Recorder:
                 due(t)
 
         def on_raise(act, exc):
-            exc = exc_json(exc)
+            # a str: already rendered (core_settrace.exc_keeper)
+            exc = exc if exc.__class__ is str else exc_json(exc)
             t = perf() - base
             append('{"e":"raise","id":%d,"t":%.6f,"exc":%s}' % (act, t, exc))
             if t >= flush_at[0]:
@@ -145,6 +269,7 @@ class Recorder:
         self.on_yield = on_yield
         self.on_resume = on_resume
         self.on_raise = on_raise
+        self.exc_json = exc_json
         self.emit = emit
         self.append_timed = append_timed
 
@@ -185,7 +310,7 @@ class Recorder:
             # name has a value. Identifiers cannot contain "%".
             args = ",".join("[%s,%%s]" % encode_str(n) for n in names)
             fmt = '{"e":"call","id":%%d,"code":%d,"parent":%%s,"t":%%.6f,"args":[%s]}' % (cid, args)
-            info = (code, cid, names, fmt)
+            info = (code, cid, names, fmt, rebinds_args(code))
             self._codes[id(code)] = info
             return info
 
@@ -205,6 +330,8 @@ class Recorder:
         return next(self._access_ids)
 
     def on_open(self, access, activation, path, mode, hash_before) -> None:
+        if any(c in mode for c in "wax+"):
+            self.write_accesses.add(access)
         self.emit(
             {
                 "e": "open",

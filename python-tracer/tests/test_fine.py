@@ -306,7 +306,7 @@ CASES = {
               L4 n = 0 (augassign)  <- n@4
               L5 return 'done'  <- n@1, n@4
             countdown#3
-              L1 n = 5 (param)  <- g@10
+              L1 n = 5 (param)  <- countdown@1
         """,
     ),
     "files": dict(
@@ -328,7 +328,7 @@ CASES = {
               L3 num = 42 (assign)  <- f@1
               L4 total = 84 (assign)  <- num@3
               L5 o = <_io.TextIOWrapper name='out.txt' mode='w' encoding='UTF-8'> (with)  files: out.txt
-              L6 o = <_io.TextIOWrapper name='out.txt' mode='w' encoding='UTF-8'> (mutation)  <- o@5, total@4
+              L6 o = <_io.TextIOWrapper name='out.txt' mode='w' encoding='UTF-8'> (mutation)  <- o@5, total@4  files: out.txt
               L7 load = <function load> (def)
               L9 text = 'hello\\n42\\n' (assign)  <- load@7  calls: load#2
             load#2

@@ -18,9 +18,20 @@ export const fileKey = (id: number) => `f${id}`;
 export const writesFile = (mode: string) => /[wax+]/.test(mode);
 
 /**
+ * Whether a value's dependency on a file access (the access was opened, or written
+ * through, by the statement that made the value) runs the other way: the value went into
+ * the file. So for an access that only writes (`back.tofile(path)`, `with open(p, "w") as
+ * f`), and for a value that writes through a read-write one (`f.write(data)` on "r+": the
+ * tracer records it as a mutation of f); reads stay file → value.
+ */
+export const flowsIntoFile = (mode: string, valueKind: string) =>
+  writesFile(mode) && (!/[r+]/.test(mode) || valueKind === "mutation");
+
+/**
  * The dataflow graph of a trial. Edges go from what something was computed from to it:
  * value → value (dependencies), return value → caller's value (calls), file access →
- * value (a value computed while the file was opened), activation → file written (the
+ * value (a value computed while the file was opened for reading), value → file access
+ * (a value written into it: flowsIntoFile), activation → file written (the
  * activation that opened it), and the values of an activation → that activation, so a
  * written file depends on what its writer computed ("at the granularity of the
  * activation"). Activations appear as nodes; values of a coarse trial do not exist.
@@ -53,13 +64,20 @@ export function assemble(
     });
     if (v.kind === "return") returnOf.set(v.activation_id, v.id);
   }
+  const modeOf = new Map<number, string>();
   for (const f of files) {
     g.addNode(fileKey(f.id), { kind: "file", id: f.id, path: f.path, mode: f.mode, writes: writesFile(f.mode), activation: f.activation_id });
+    modeOf.set(f.id, f.mode);
   }
+  const kindOf = new Map(values.map((v) => [v.id, v.kind]));
   for (const d of deps) {
     const to = valueKey(d.value_id);
     if (d.source_kind === "value") g.addEdge(valueKey(d.source_id), to);
-    else if (d.source_kind === "file") g.addEdge(fileKey(d.source_id), to);
+    else if (d.source_kind === "file") {
+      const mode = modeOf.get(d.source_id);
+      if (mode !== undefined && flowsIntoFile(mode, kindOf.get(d.value_id) ?? "")) g.addEdge(to, fileKey(d.source_id));
+      else g.addEdge(fileKey(d.source_id), to);
+    }
     else {
       const ret = returnOf.get(d.source_id);
       g.addEdge(ret !== undefined ? valueKey(ret) : activationKey(d.source_id), to);

@@ -15,6 +15,7 @@ import { publicTrial, statusText } from "./list";
 import { displayPath } from "../paths";
 import { shellQuote } from "../format/text";
 import { renderActivationTree } from "../format/activationTree";
+import { flowsIntoFile } from "../analysis/dataflow";
 
 export interface ShowOptions {
   cwd: string;
@@ -172,15 +173,23 @@ function indent(text: string): string {
 function valuesSection(db: DB, t: TrialRow): string {
   if (t.granularity !== "fine") return "Values: none (a coarse trial; now run --fine records them)\n";
   const values = getValues(db, t.id);
+  const kindOf = new Map(values.map((v) => [v.id, v.kind]));
+  const modeOf = new Map(getFileAccesses(db, t.id).map((f) => [f.id, f.mode]));
   const deps = new Map<number, string[]>();
+  const into = new Map<number, string[]>(); // files the value went into (flowsIntoFile)
   for (const d of getDependencies(db, t.id)) {
+    if (d.source_kind === "file" && flowsIntoFile(modeOf.get(d.source_id) ?? "", kindOf.get(d.value_id) ?? "")) {
+      into.set(d.value_id, [...(into.get(d.value_id) ?? []), `file ${d.source_id}`]);
+      continue;
+    }
     const src = d.source_kind === "value" ? `v${d.source_id}` : d.source_kind === "activation" ? `#${d.source_id}` : `file ${d.source_id}`;
     deps.set(d.value_id, [...(deps.get(d.value_id) ?? []), src]);
   }
   const lines = values.map((v) => {
     const from = deps.get(v.id);
+    const to = into.get(v.id);
     const what = v.kind === "elided" ? `${v.target} … ${v.count} values elided` : `${v.target} = ${v.value}`;
-    return `  v${v.id} #${v.activation_id} L${v.line} ${what}${v.kind === "elided" ? "" : ` (${v.kind})`}${from ? `  <- ${from.join(", ")}` : ""}`;
+    return `  v${v.id} #${v.activation_id} L${v.line} ${what}${v.kind === "elided" ? "" : ` (${v.kind})`}${from ? `  <- ${from.join(", ")}` : ""}${to ? `  -> ${to.join(", ")}` : ""}`;
   });
   const unknown = getUnknownLines(db, t.id).map((u) => `  #${u.activation_id} L${u.line} values unknown: ${u.reason}`);
   return `Values (${values.length}):\n` + [...lines, ...unknown].join("\n") + "\n";
