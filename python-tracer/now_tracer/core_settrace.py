@@ -141,11 +141,15 @@ def exc_keeper(exc_json):
     never the exception itself, which would keep it, its traceback and every frame
     and local of that traceback alive after the script's `except` let go of it. A
     weak reference if it takes one (user exception classes), else its rendered
-    text (exc_json(exc), a str) now."""
+    text (exc_json(exc), a str) now; a SystemExit itself."""
 
     ref = weakref.ref
 
     def keep(exc):
+        if exc.__class__ is SystemExit:
+            # The program is ending: its code is what the trial's end needs
+            # (trial.py), and nothing is kept alive past what CPython keeps.
+            return lambda: exc
         try:
             return ref(exc)
         except TypeError:

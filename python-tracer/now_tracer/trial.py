@@ -56,6 +56,7 @@ class Trial:
         self.pid = os.getpid()
         self.outcome = None  # (exit_code, exception dict or None), when set by hand
         self.uncaught = None  # the exception that left the script's module frame
+        self.uncaught_text = None  # or its rendered text, when the core kept only that
         self._last_value = getattr(sys, "last_value", None)
         self.finished = False
         self._lost_said = False
@@ -167,10 +168,15 @@ class Trial:
             if f is not None and f.f_back is None:
                 code = f.f_code
                 if code.co_name == "<module>" and code.co_filename == filename:
-                    self.uncaught = exc
-                    # A signal can raise inside a tracer callback: CPython prints
-                    # this traceback next, without the tracer's frames.
-                    trim(exc)
+                    if exc.__class__ is str:
+                        # Rendered already (the settrace core keeps no built-in
+                        # exception): sys.last_value has the object at exit.
+                        self.uncaught_text = exc
+                    else:
+                        self.uncaught = exc
+                        # A signal can raise inside a tracer callback: CPython prints
+                        # this traceback next, without the tracer's frames.
+                        trim(exc)
                     if not isinstance(exc, SystemExit) and sys.excepthook is sys.__excepthook__:
                         # The default hook reads the script's sources to print it
                         # (from C on 3.8-3.12, with no Python frame at all): the
@@ -201,6 +207,11 @@ class Trial:
             if last is not None and last is not self._last_value:
                 exc = last  # uncaught, printed by PyErr_Print; the core did not see it leave
         if exc is None:
+            if self.uncaught_text is not None:
+                # Not printed by PyErr_Print (a custom excepthook re-raised…): the
+                # text is all there is; its type still tells the code.
+                code = SIGINT_EXIT_CODE if '"KeyboardInterrupt"' in self.uncaught_text else 1
+                return code, None
             return 0, None
         if isinstance(exc, SystemExit):
             return exit_code_of(exc), None
