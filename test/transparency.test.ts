@@ -40,11 +40,11 @@ const KNOWN: Record<string, string> = {
   "first_line_modules 3.13 *":
     "six modules the tracer needs stay imported on 3.13 (threading, enum, types, collections, collections.abc, _collections: dropping them would give the script second copies of threading or enum); python-tracer/README.md, What a script can still see",
   "recursion_depth 3.11 *":
-    "less recursion headroom: RecursionError at depth 985-987 of 998 at the default limit, 2991 of 2998 at 3000 (the tracer's frames and callbacks count)",
+    "one frame less headroom: a trace callback needs a frame of its own and cannot start at the limit (997 of 998 at the default limit); inherent to a Python-level trace function (python-tracer/README.md, Recursion)",
   "recursion_depth 3.13 *":
-    "less recursion headroom: RecursionError at depth 991 of 998 at the default limit, 2991-2993 of 2998 at 3000",
+    "one frame less headroom, as on 3.11 (the sys.monitoring callback is a Python frame too)",
   "recursion_uncaught * *":
-    "the RecursionError is raised again in the tracer: a chained \"During handling of the above exception\" header, tracer frames, 7-11 fewer repeated lines",
+    "one frame less headroom: \"[Previous line repeated 995 more times]\" instead of 996 (python-tracer/README.md, Recursion)",
 };
 
 interface Case {
