@@ -38,7 +38,7 @@ const TRACED: Mode[] = ["coarse", "fine"];
  */
 const KNOWN: Record<string, string> = {
   "first_line_modules 3.13 *":
-    "six modules the tracer needs stay imported on 3.13 (threading, enum, types, collections, collections.abc, _collections: dropping them would give the script second copies of threading or enum); python-tracer/README.md, What a script can still see",
+    "15 modules stay imported on 3.13: threading, enum, types, collections (+ .abc, _collections), which the tracer needs, and what they refer to (functools, operator, itertools, weakref, warnings, reprlib, their C halves): a second copy would have other classes; python-tracer/README.md, What a script can still see",
   "recursion_depth 3.11 *":
     "one frame less headroom: a trace callback needs a frame of its own and cannot start at the limit (997 of 998 at the default limit); inherent to a Python-level trace function (python-tracer/README.md, Recursion)",
   "recursion_depth 3.13 *":

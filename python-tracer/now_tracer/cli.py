@@ -255,8 +255,9 @@ def main(launcher: str = "module") -> None:
 # Every module the tracer imported is forgotten by sys.modules once the tracer
 # is set up (its code keeps its own references), so that the script finds them
 # unimported, as untraced, and imports a fresh copy if it wants one; two copies
-# of `re`, `json` or `functools` share no state that matters (copyreg, warnings
-# and the codecs are looked up in sys.modules by the interpreter each time).
+# of `re` or `json` share no state that matters (copyreg, warnings and the
+# codecs are looked up in sys.modules by the interpreter each time). What a
+# kept module refers to is kept too (_referred).
 # Kept, because a second copy would change what the tracer sees of the script:
 # threading (the cores watch its Thread.start; the settrace core sets its trace
 # hook there: threads started from a copy would be untraced); enum, types,
@@ -272,8 +273,44 @@ if sys.version_info < (3, 10):
     KEPT_MODULES |= {"atexit"}
 
 
+def _referred(names, candidates) -> set:
+    """The candidates that the modules `names` refer to, transitively: a module
+    object in a namespace, or a class or function defined in a candidate. A
+    kept module compares the script's objects with those (3.13's enum warns on
+    `isinstance(value, functools.partial)`): forgetting their module would give
+    the script a second copy, with other classes (CPython's test_enum
+    test_partial saw no FutureWarning)."""
+    module_type = type(sys)
+    needed: set = set()
+    todo = [sys.modules[n] for n in names if n in sys.modules]
+    while todo:
+        namespace = getattr(todo.pop(), "__dict__", None)
+        if type(namespace) is not dict:
+            continue
+        for value in list(namespace.values()):
+            kind = type(value)
+            if kind is module_type:
+                name = value.__name__
+            elif kind is type or kind is _FUNCTION or kind is _BUILTIN:
+                # tracer-imported stdlib objects: plain attribute reads, no script code
+                name = value.__module__
+            else:
+                continue
+            if type(name) is str and name in candidates and name not in needed:
+                needed.add(name)
+                todo.append(sys.modules[name])
+    return needed
+
+
+_FUNCTION = type(_referred)
+_BUILTIN = type(len)
+
+
 def hide_modules(preloaded, kept=KEPT_MODULES) -> None:
-    hidden = [n for n in sys.modules if n not in preloaded and n.partition(".")[0] not in kept]
+    candidates = frozenset(n for n in sys.modules if n not in preloaded)
+    keep_roots = [n for n in candidates if n.partition(".")[0] in kept]
+    needed = _referred(keep_roots, candidates)
+    hidden = [n for n in candidates if n.partition(".")[0] not in kept and n not in needed]
     gone = frozenset(hidden)
     for name in hidden:
         module = sys.modules.pop(name)

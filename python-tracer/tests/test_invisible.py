@@ -29,7 +29,10 @@ BOOT = os.path.join(TRACER, "boot")
 
 PROBE = """
     import sys
-    KEPT = ("threading", "enum", "types", "collections", "_collections", "pathlib", "atexit")  # cli.KEPT_MODULES
+    # cli.KEPT_MODULES, and what they refer to (cli._referred: 3.13's enum, threading…)
+    KEPT = ("threading", "enum", "types", "collections", "_collections", "pathlib", "atexit",
+            "functools", "_functools", "operator", "_operator", "_weakrefset", "itertools", "reprlib",
+            "warnings", "weakref")
     first = sorted(n for n in sys.modules if n.partition(".")[0] not in KEPT)
     kept = sorted(n for n in sys.modules if n.partition(".")[0] in KEPT)
     import cProfile, importlib, inspect, os, pstats, signal, traceback
@@ -79,6 +82,24 @@ class ProbeTests(TracerTestCase):
         self.assertEqual(plain.stderr.decode(errors="replace"), traced.stderr.decode(errors="replace"))
         self.assertEqual((plain.stdout, plain.stderr, plain.returncode), (traced.stdout, traced.stderr, traced.returncode))
 
+    def test_kept_modules_share_classes_with_the_script(self):
+        # A module the tracer keeps imported compares the script's objects with the
+        # classes it was made with: 3.13's enum warns on isinstance(value,
+        # functools.partial); a forgotten functools gave the script another partial.
+        script = """
+            import enum, functools, warnings
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                class E(enum.Enum):
+                    a = functools.partial(int)
+            print([x.category.__name__ for x in w])
+            import collections, threading, types
+            print(type(collections.deque()) is collections.deque, types.FunctionType is type(len) or True)
+        """
+        folder, plain, traced = self.run_pair({"main.py": script})
+        self.assertEqual(plain.stdout, traced.stdout)
+        self.assertEqual(plain.returncode, traced.returncode)
+
     def test_what_the_script_sees_of_itself(self):
         folder, plain, traced = self.run_pair({"main.py": PROBE})
         # The modules the tracer keeps imported (README, "What a script can still
@@ -86,7 +107,9 @@ class ProbeTests(TracerTestCase):
         self.assertEqual(plain.stdout, traced.stdout)
         self.assertEqual(plain.returncode, traced.returncode)
         kept = set(eval(traced.stderr)) - set(eval(plain.stderr))
-        self.assertLessEqual({n.partition(".")[0] for n in kept}, cli.KEPT_MODULES)
+        referred = {"functools", "_functools", "operator", "_operator", "_weakrefset", "itertools",
+                    "reprlib", "warnings", "weakref"}  # what the kept ones refer to (cli._referred)
+        self.assertLessEqual({n.partition(".")[0] for n in kept}, cli.KEPT_MODULES | referred)
         self.assertIn(b"profiled", traced.stdout)
         self.assertNotIn(b"now_tracer", traced.stdout)
         self.assertEqual(load_events(folder)[-1]["e"], "end")

@@ -141,10 +141,6 @@ LEFT_OUT = {
 # Known differences today: (interpreter, mode, module) -> the cause. Printed, not failed;
 # each must still differ (one that matches fails the run: take it out of the table).
 EXPECTED_DIFFER = {
-    ('3.11', 'coarse', 'test_descr'):
-        "test_slots: len(gc.get_objects()) +3 around a new method's first calls (the core's per-code list [code, 0, 0] and the recorder's per-code call format tuple and argument names); DictProxyTests.test_iter_*: skipped because sys.gettrace() is set",
-    ('3.11', 'fine', 'test_descr'):
-        'as coarse',
     ('3.11', 'fine', 'test_patma'):
         "test_patma_204..215: locals() returns extra 'out', 'w' (3.11: the tracer's f_locals read fills the dict locals() returns)",
     ('3.11', 'coarse', 'test_gc'):
