@@ -425,7 +425,9 @@ class _CloseHook:
         raw = self._raw
         if raw is None:
             raw = self._ref()
-        return None if raw is None else type(raw).close.__get__(raw)
+        # the owner passed too: 3.12.1's method descriptor __get__ with no
+        # owner crashes the interpreter (segfault)
+        return None if raw is None else type(raw).close.__get__(raw, type(raw))
 
     def __getattr__(self, name):
         # __name__, __qualname__, __self__, __text_signature__: the builtin method's
