@@ -53,7 +53,7 @@ import sys
 import threading
 
 from now_tracer import tbtrim
-from now_tracer.recorder import LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
+from now_tracer.recorder import _CO_OPTIMIZED, LOCALS_SNAPSHOT, LocalsRelease, clear_locals, local_names
 from now_tracer.core_settrace import _ITER_OPS, SKIPPED_NAMES, _THREAD_START_CODE, _THREADING, file_flag, innermost_activation, innermost_entry
 from now_tracer.core_settrace import _CodeMeta as _META
 
@@ -596,6 +596,8 @@ class SysmonCore:
         stash = rec.stash
         release = self.locals_release.release
         pend = self.locals_release.pend
+        held = self.locals_release.held
+        get_ident = threading.get_ident
 
         def meta_of(code):
             m = metas.get(id(code))
@@ -620,6 +622,14 @@ class SysmonCore:
                 f = f.f_back
             if parent is None and thread_parents:
                 parent = thread_parents.get(id(current_thread()))
+            if LOCALS_SNAPSHOT and pst is not None and pst.loc is not None:
+                # The caller's f_locals snapshot (its statements' reads) goes while
+                # it waits for this call, as under settrace.
+                d = pst.loc
+                pst.loc = None
+                if pst.code is not None and pst.code.names is not None:
+                    clear_locals(d, pst.code.names, 1)
+                d = None
             act = on_call(frame, parent)
             stash[0] = None  # enter() reads the parameters too: LocalsRelease has the dict
             try:
@@ -688,6 +698,11 @@ class SysmonCore:
                     return
             if cur is not None and cur[6]:
                 close(st, frame, cur, L)
+            elif LOCALS_SNAPSHOT and st.ns is None and frame.f_code.co_flags & _CO_OPTIMIZED:
+                # as line() below
+                st.loc = frame.f_locals
+                if id(frame) not in pend:
+                    held(frame, st.loc)
             st.cur = g
             st.cont = L != g[0]
             st.calls = None
@@ -699,9 +714,10 @@ class SysmonCore:
         def line(code, L):
             # on_line inlined (this runs for every line of project code). Never
             # DISABLE here: that would switch the line off for every frame.
-            if pend:
-                release(None)
             try:
+                if pend:
+                    # in the try: at the recursion limit, calling it raises
+                    release(None)
                 frame = getframe(1)
                 e = frames.get(id(frame))
                 if e is None or e[1] is not code:
@@ -727,6 +743,18 @@ class SysmonCore:
                         return
                 if cur is not None and cur[6]:
                     close(st, frame, cur, L)
+                elif LOCALS_SNAPSHOT and st.ns is None and code.co_flags & _CO_OPTIMIZED:
+                    # 3.12, as the settrace core's fine trace function: the snapshot
+                    # fine mode's last read left (st.loc, which release() leaves
+                    # alone) may hold what the statement that just ended deleted or
+                    # rebound (`del x`): read again, which drops it, before the next
+                    # statement can look (a weakref, a count); read at every
+                    # statement, so a count the script takes in this frame sees the
+                    # same snapshot each time. Inline: no frame more near the limit.
+                    d = st.loc = frame.f_locals
+                    if d.__class__ is dict:  # held(), inline
+                        pend[id(frame)] = (d, code, get_ident())
+                    d = None
                 st.cur = g
                 st.cont = L != g[0]
                 st.calls = None
@@ -797,7 +825,8 @@ class SysmonCore:
 
         def py_yield(code, offset, value):
             try:
-                e = frames.get(id(getframe(1)))
+                frame = getframe(1)
+                e = frames.get(id(frame))
                 if e is not None and e[1] is code and state[0]:
                     try:
                         f_yielded(e[2])
@@ -806,6 +835,13 @@ class SysmonCore:
                     except Exception as err:
                         failed(err)
                     on_yield(e[0], value)
+                    st = e[2]
+                    d = st.loc
+                    if d is not None and st.code is not None and st.code.names is not None:
+                        # Suspended: its snapshot goes at the next callback (as under settrace)
+                        st.loc = None
+                        pend[id(frame)] = (d, code, get_ident())
+                    d = None
             except RecursionError:
                 deep[0] += 1  # no call here: the tracer's own frames are at the limit
             except Exception as err:
