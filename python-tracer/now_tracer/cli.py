@@ -306,9 +306,15 @@ _FUNCTION = type(_referred)
 _BUILTIN = type(len)
 
 
+# Kept for a binding of their own, not for the classes of what they use: what they
+# refer to is not kept with them (3.10's pathlib would keep re, fnmatch, ntpath,
+# urllib.parse…, which an untraced script finds unimported).
+_KEPT_ALONE = frozenset(("pathlib",))
+
+
 def hide_modules(preloaded, kept=KEPT_MODULES) -> None:
     candidates = frozenset(n for n in sys.modules if n not in preloaded)
-    keep_roots = [n for n in candidates if n.partition(".")[0] in kept]
+    keep_roots = [n for n in candidates if n.partition(".")[0] in kept and n.partition(".")[0] not in _KEPT_ALONE]
     needed = _referred(keep_roots, candidates)
     hidden = [n for n in candidates if n.partition(".")[0] not in kept and n not in needed]
     gone = frozenset(hidden)

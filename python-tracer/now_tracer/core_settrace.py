@@ -408,6 +408,12 @@ class SettraceCore:
                         e[4] = counter[0]
                     if hidden:
                         splice(arg[1], arg[2])
+                    if not one_shot:
+                        # 3.8-3.10: this callback filled f_locals with every local,
+                        # which the dict then holds (`obj = None` after an except
+                        # would not free obj): line events from here on refill it
+                        # as the frame goes, as fine mode does.
+                        frame.f_trace_lines = True
                 except RecursionError:
                     deep[0] += 1  # no call here: the tracer's own frames are at the limit
                 except Exception as err:
@@ -418,6 +424,8 @@ class SettraceCore:
                 # snapshot of the arguments is emptied before the body runs. No
                 # script code ran since that callback, so f_locals was not read
                 # since and this callback's write-back does nothing (3.11+).
+                if not one_shot:
+                    return local_trace  # 3.8-3.10: the refill before this callback was the point
                 try:
                     frame.f_trace_lines = False
                     e = frames.get(id(frame))
@@ -493,7 +501,15 @@ class SettraceCore:
                         e[6] = d
                         frame.f_trace_lines = True
                     else:
+                        # 3.8-3.10: every callback of the frame refills the snapshot and
+                        # writes it back, so it cannot be emptied in one: emptied at the
+                        # next callback elsewhere. A function's caller holds its
+                        # arguments till it returns, not a generator's: there, line
+                        # events refill it as the frame goes (a script's `locals()`
+                        # dict is then refilled too, as fine mode does).
                         pend[key] = (d, code, _get_ident())
+                        if e[5]:
+                            frame.f_trace_lines = True
                     d = None
                 # on_call may have stopped recording (the log failed): then the
                 # frame must not get a trace function (see stop).

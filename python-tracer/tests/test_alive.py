@@ -169,8 +169,9 @@ class AliveTests(TracerTestCase):
 
     def test_freed_as_untraced(self):
         out = self.check(LIFETIMES)
-        # What the plain run shows (the traced runs must show it too).
-        self.assertIn("rebound True", out)
+        # What the plain run shows (the traced runs must show it too). Before 3.11
+        # the caller's stack holds a call's arguments until it returns.
+        self.assertIn("rebound True" if sys.version_info >= (3, 11) else "rebound False", out)
         self.assertIn("exception_let_go True", out)
         self.assertIn("count_twice 0", out)
 

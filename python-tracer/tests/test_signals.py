@@ -185,8 +185,11 @@ class SignalTests(TracerTestCase):
         if not DEFERS:
             # The handler runs inside the trace function; what it raises reaches the
             # script all the same (not the tracer's own error handling), and CPython
-            # switching tracing off is said.
-            plain, traced = self.run_both({"main.py": body.replace("len(names) <= 3", "True")})
+            # switching tracing off is said. Its traceback keeps the entries of the
+            # callback's frames: they sit under the script's frame, linked as the
+            # exception left them, and no tracer code runs again to unlink them.
+            self.assertIn("len(names) <= 4", body)
+            plain, traced = self.run_both({"main.py": body.replace("len(names) <= 4", "True")})
             self.assertEqual(plain.stdout, traced.stdout)
             self.assertRegex(incomplete(traced.events())[0], "switched off by Python")
             return
