@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs every test suite: the tracer's own Python suite on the host's python3 (or
 // NOW_TEST_PYTHON) and on a real Python 3.13 from a Debian trixie root (scripts/python3.13),
-// once with its default core (sysmon) and once with NOW_TRACER_CORE=settrace; then the
+// once with its default core (sysmon) and once with NOW_TRACER_CORE=settrace; on every other
+// CPython 3.8-3.12 the machine has (pyenv's, or NOW_EXTRA_PYTHONS); then the
 // TypeScript suites (compiled to dist/test by `npm run build`). Exits non-zero if any fails.
 //
-// The three Python suites run at the same time (they mostly wait on the interpreters they
+// The Python suites run at the same time (they mostly wait on the interpreters they
 // start); each one's output is printed whole when it ends. The trixie root is built on the
 // first run (scripts/debian-root trixie, ~20-60 s) and cached; when it cannot be built the 3.13
 // suites are skipped with the reason, except under CI=true, where that is a failure.
@@ -56,8 +57,34 @@ function trixieRoot() {
   });
 }
 
+/** Interpreters other than the host's python3 and the trixie root's, each once per version. */
+function extraPythons() {
+  const listed = (process.env.NOW_EXTRA_PYTHONS ?? "").split(":").filter(Boolean);
+  const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(process.env.HOME ?? "/root", ".pyenv"), "versions");
+  const found = listed.length ? listed : (fs.existsSync(pyenv) ? fs.readdirSync(pyenv) : [])
+    .filter((v) => /^3\.(8|9|10|12)\.\d+$/.test(v))
+    .map((v) => path.join(pyenv, v, "bin", "python3"));
+  const hostVersion = spawnSync(python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).stdout?.trim();
+  const seen = new Set([hostVersion, "3.13"]);
+  const out = [];
+  for (const p of found) {
+    const r = spawnSync(p, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
+    const version = r.status === 0 ? r.stdout.trim() : null;
+    if (!version || seen.has(version)) continue;
+    seen.add(version);
+    out.push({ python: p, version });
+  }
+  return out;
+}
+
 async function main() {
   const pythonSuites = [collect("tracer (python)", python, unittest, tracerDir, process.env)];
+
+  // Other CPythons this machine has (pyenv's 3.8-3.12, or NOW_EXTRA_PYTHONS, colon-separated):
+  // the tracer promises 3.8-3.13, and CI has only 3.11 and 3.13 for certain. Run when present.
+  for (const extra of extraPythons()) {
+    pythonSuites.push(collect(`tracer (python ${extra.version}, ${extra.python})`, extra.python, unittest, tracerDir, env({ NOW_TEST_PYTHON: extra.python })));
+  }
 
   // Python 3.13: the trixie root, built now if it is not cached.
   const built = await trixieRoot();
