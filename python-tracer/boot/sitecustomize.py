@@ -63,19 +63,13 @@ def _boot():
 def _unsetenv(name):
     import os
 
-    os.environ.pop(name, None)
-    environb = getattr(os, "environb", None)  # a second copy os keeps of the environment
-    if environb is not None:
-        environb.pop(name.encode(), None)
+    os.environ.pop(name, None)  # os.environb shares its data: gone there too
 
 
 def _setenv(name, value):
     import os
 
     os.environ[name] = value
-    environb = getattr(os, "environb", None)
-    if environb is not None:
-        environb[name.encode()] = os.fsencode(value)
 
 
 def _restore_pythonpath(saved, here):

@@ -158,6 +158,11 @@ def exc_keeper(exc_json):
     return keep
 
 
+def _kept(k):
+    """What exc_keeper kept, back: the rendered text, or the exception if it lives."""
+    return k if k.__class__ is str else k()
+
+
 class _CodeMeta:
     __slots__ = ("code", "is_gen", "co_code", "first_resume")
 
@@ -353,8 +358,6 @@ class SettraceCore:
         pend = self.locals_release.pend
         one_shot = not _WRITEBACK_ALWAYS
 
-        def kept(k):
-            return k if k.__class__ is str else k()
 
         # A frame entry: [activation, code, last exception (exc_keeper), its f_lasti,
         # activations started before it, is generator/coroutine, f_locals snapshot
@@ -376,7 +379,7 @@ class SettraceCore:
                         if exc is None or meta_of(e[1]).co_code[frame.f_lasti] in RET_OPS:
                             on_return(e[0], arg)
                         else:
-                            on_raise(e[0], kept(exc))
+                            on_raise(e[0], _kept(exc))
                         return None
                     meta = meta_of(e[1])
                     lasti = frame.f_lasti
@@ -391,7 +394,7 @@ class SettraceCore:
                     else:
                         del frames[key]
                         if exc is not None:
-                            on_raise(e[0], kept(exc))
+                            on_raise(e[0], _kept(exc))
                         else:
                             on_return(e[0], arg)
                 except RecursionError:
@@ -602,8 +605,6 @@ class SettraceCore:
         refresh = not _WRITEBACK_ALWAYS and LOCALS_SNAPSHOT
         ident = _get_ident
 
-        def kept(k):
-            return k if k.__class__ is str else k()
 
         def loop_exit(frame, st, code):
             """A StopIteration that only ends a `for` loop (or a comprehension
@@ -702,7 +703,7 @@ class SettraceCore:
                                 on_return(e[0], arg)
                             else:
                                 end_raised(st, frame)
-                                on_raise(e[0], kept(exc))
+                                on_raise(e[0], _kept(exc))
                             return None
                         meta = meta_of(e[1])
                         lasti = frame.f_lasti
@@ -733,7 +734,7 @@ class SettraceCore:
                             e[7] = None  # the entry and its trace function refer to each other: no cycle left for gc to count
                             if exc is not None:
                                 end_raised(st, frame)
-                                on_raise(e[0], kept(exc))
+                                on_raise(e[0], _kept(exc))
                             else:
                                 end_ok(st, frame, arg)
                                 on_return(e[0], arg)
